@@ -1,0 +1,23 @@
+package baton.core.liveness;
+
+/** Why a node daemon stops; each has its own process exit status (see README). */
+public enum ExitReason {
+    /** Left cleanly on request. */
+    LEFT(0),
+    /** Join rule: at start it could write and read back its slot on neither copy. */
+    JOIN_REFUSED(5),
+    /** Leave rule: it could write neither copy for the disk timeout. */
+    LOST_DISK(6),
+    /** Another daemon with a newer incarnation writes this node's slot. */
+    DUPLICATE_NODE(7);
+
+    public final int exitStatus;
+
+    ExitReason(int exitStatus) {
+        this.exitStatus = exitStatus;
+    }
+
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+}

@@ -1,0 +1,83 @@
+package baton.core.timing;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every timeout of Baton, derived from a few base values (sanlock's habit: one place, worked
+ * timeline in docs/timeouts.md).
+ *
+ * <pre>
+ *   disk interval  I  (base)         a node writes its slot and reads all slots every I
+ *   disk timeout   T = I x missed    a slot whose counter has not advanced for T is stale;
+ *                                    a node that could write neither copy for T leaves
+ *   I/O timeout    = 2 x I           a disk read or write outstanding longer fails
+ *   join timeout   = T               a starting node that proved neither copy within T refuses to join
+ *   heartbeat interval H (base), network timeout = H x missedHeartbeats (membership)
+ * </pre>
+ *
+ * Defaults: I = 200 ms and 4 missed intervals give T = 800 ms, so that a crashed node's slot
+ * is judged stale within about one second (issue: detection p50 at most 1 s), while an I/O
+ * that stalls for up to 400 ms costs nothing. A slow SAN wants a larger I: every other
+ * disk timeout follows.
+ */
+public record Timeouts(long diskIntervalMillis, int missedDiskIntervals, long heartbeatIntervalMillis, int missedHeartbeats) {
+    public static final Timeouts DEFAULTS = new Timeouts(200, 4, 100, 8);
+
+    public long diskTimeoutMillis() {
+        return diskIntervalMillis * missedDiskIntervals;
+    }
+
+    public long ioTimeoutMillis() {
+        return 2 * diskIntervalMillis;
+    }
+
+    public long joinTimeoutMillis() {
+        return diskTimeoutMillis();
+    }
+
+    public long networkTimeoutMillis() {
+        return heartbeatIntervalMillis * missedHeartbeats;
+    }
+
+    public long diskIntervalNanos() {
+        return diskIntervalMillis * 1_000_000L;
+    }
+
+    public long diskTimeoutNanos() {
+        return diskTimeoutMillis() * 1_000_000L;
+    }
+
+    public long ioTimeoutNanos() {
+        return ioTimeoutMillis() * 1_000_000L;
+    }
+
+    public long joinTimeoutNanos() {
+        return joinTimeoutMillis() * 1_000_000L;
+    }
+
+    /**
+     * The orderings that safety and liveness need, as messages naming what is wrong;
+     * empty when all hold. Checked when the configuration is loaded and in a test.
+     */
+    public List<String> violations() {
+        List<String> v = new ArrayList<>();
+        if (diskIntervalMillis < 10 || diskIntervalMillis > 60_000) {
+            v.add("diskIntervalMillis must be between 10 and 60000, is " + diskIntervalMillis);
+        }
+        if (missedDiskIntervals < 3 || missedDiskIntervals > 100) {
+            v.add("missedDiskIntervals must be between 3 and 100 (a slot must be allowed to miss at least"
+                    + " one write after a slow I/O), is " + missedDiskIntervals);
+        }
+        if (heartbeatIntervalMillis < 10 || heartbeatIntervalMillis > 10_000) {
+            v.add("heartbeatIntervalMillis must be between 10 and 10000, is " + heartbeatIntervalMillis);
+        }
+        if (missedHeartbeats < 3 || missedHeartbeats > 100) {
+            v.add("missedHeartbeats must be between 3 and 100, is " + missedHeartbeats);
+        }
+        if (v.isEmpty() && ioTimeoutMillis() >= diskTimeoutMillis()) {
+            v.add("the I/O timeout (2 x diskIntervalMillis) must be shorter than the disk timeout");
+        }
+        return v;
+    }
+}
