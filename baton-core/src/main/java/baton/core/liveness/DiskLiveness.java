@@ -57,7 +57,6 @@ public final class DiskLiveness {
         long writeIssuedNanos;
         long writeCounter;
         boolean everWritten;
-        long lastWriteOkNanos;
         long lastWriteOkCounter;
         String writeError;             // null while the last write succeeded
         long lastWritableNanos;        // last successful write while the header was ours
@@ -66,6 +65,9 @@ public final class DiskLiveness {
         String headerError;            // null while the last header read was ours
         boolean reportedHealthy = true;
         boolean proven;
+        boolean leftIssued;            // the final slot, in state LEFT, was handed to this copy
+        boolean confirmedBeforeRead;   // a write had completed successfully when this cycle's read was issued
+        long confirmedCounter;         // ... and this was its counter
         final boolean[] repairOutstanding = new boolean[DiskLayout.MAX_NODES + 1];
 
         String problem() {
@@ -114,6 +116,7 @@ public final class DiskLiveness {
     private final String[] readErrors = new String[2];
     private final boolean[] resolved = {true, true};
 
+    private long leaveNanos;
     private long cycles, writeFailures, readFailures, repairs, repairFailures, regressions;
 
     public DiskLiveness(int selfId, DiskHeader expected, SlotCodec codec, Timeouts timeouts, long incarnation) {
@@ -192,21 +195,8 @@ public final class DiskLiveness {
         cycles++;
         cycle++;
         counter++;
-        SlotState state = switch (phase) {
-            case JOINING -> SlotState.JOINING;
-            case MEMBER -> SlotState.MEMBER;
-            case LEAVING, STOPPED -> SlotState.LEFT;
-        };
-        int flags = degraded() ? Slot.FLAG_DEGRADED_DISK : 0;
-        byte[] block = codec.encode(new Slot(selfId, incarnation, counter, wallMillis, state, flags));
         for (Copy c : Copy.values()) {
-            CopyState s = copies[c.ordinal()];
-            if (s.writeCycle < 0) {
-                s.writeCycle = cycle;
-                s.writeIssuedNanos = now;
-                s.writeCounter = counter;
-                out.add(new DiskEffect.WriteSlot(c, cycle, block));
-            }
+            writeSlot(c, now, out);
         }
         if (phase == Phase.LEAVING) {
             return;
@@ -223,6 +213,8 @@ public final class DiskLiveness {
             CopyState s = copies[c.ordinal()];
             areas[c.ordinal()] = null;
             readErrors[c.ordinal()] = null;
+            s.confirmedBeforeRead = s.everWritten && s.writeError == null;
+            s.confirmedCounter = s.lastWriteOkCounter;
             if (s.readCycle >= 0) {
                 resolved[c.ordinal()] = true;
                 readErrors[c.ordinal()] = "an earlier read is still outstanding";
@@ -235,6 +227,25 @@ public final class DiskLiveness {
         }
     }
 
+    /** Writes the current slot to {@code c} unless a write is outstanding there (one at a time per copy). */
+    private void writeSlot(Copy c, long now, List<DiskEffect> out) {
+        CopyState s = copies[c.ordinal()];
+        if (s.writeCycle >= 0) {
+            return;
+        }
+        SlotState state = switch (phase) {
+            case JOINING -> SlotState.JOINING;
+            case MEMBER -> SlotState.MEMBER;
+            case LEAVING, STOPPED -> SlotState.LEFT;
+        };
+        int flags = degraded() ? Slot.FLAG_DEGRADED_DISK : 0;
+        s.writeCycle = cycle;
+        s.writeIssuedNanos = now;
+        s.writeCounter = counter;
+        s.leftIssued = phase == Phase.LEAVING;
+        out.add(new DiskEffect.WriteSlot(c, cycle, codec.encode(new Slot(selfId, incarnation, counter, wallMillis, state, flags))));
+    }
+
     private void onWriteDone(DiskInput.WriteDone w, List<DiskEffect> out) {
         CopyState s = copies[w.copy().ordinal()];
         if (w.cycle() != s.writeCycle) {
@@ -243,7 +254,6 @@ public final class DiskLiveness {
         s.writeCycle = -1;
         if (w.error() == null) {
             s.everWritten = true;
-            s.lastWriteOkNanos = w.nowNanos();
             s.lastWriteOkCounter = s.writeCounter;
             s.writeError = null;
             if (s.headerError == null) {
@@ -286,6 +296,7 @@ public final class DiskLiveness {
         }
         wallMillis = l.wallEpochMillis();
         phase = Phase.LEAVING;
+        leaveNanos = l.nowNanos();
         out.add(new DiskEffect.Report(new DiskEvent.Leaving(ExitReason.LEFT, "leave requested")));
         startCycle(l.nowNanos(), out);
         afterChange(l.nowNanos(), out);
@@ -380,11 +391,13 @@ public final class DiskLiveness {
         SlotRead[] reads = {p, s};
         for (Copy c : Copy.values()) {
             CopyState cs = copies[c.ordinal()];
-            if (cs.proven || cs.writeError != null || !cs.everWritten || readIssuedNanos - cs.lastWriteOkNanos < 0) {
+            // Proof of a copy: a write had completed when this read was issued, and the read
+            // shows that write (or a later one) of this incarnation.
+            if (cs.proven || !cs.confirmedBeforeRead || cs.writeError != null) {
                 continue;
             }
             if (reads[c.ordinal()] instanceof SlotRead.Valid v && v.slot().incarnation() == incarnation
-                    && v.slot().counter() == cs.lastWriteOkCounter) {
+                    && v.slot().counter() - cs.confirmedCounter >= 0) {
                 cs.proven = true;
             }
         }
@@ -490,10 +503,18 @@ public final class DiskLiveness {
                 }
             }
             case LEAVING -> {
-                if (copies[0].writeCycle < 0 && copies[1].writeCycle < 0) {
+                // The final write of the slot in state LEFT goes to each copy as soon as its
+                // outstanding write (if any) is done; then the node may exit.
+                for (Copy c : Copy.values()) {
+                    if (!copies[c.ordinal()].leftIssued) {
+                        writeSlot(c, now, out);
+                    }
+                }
+                boolean written = copies[0].leftIssued && copies[1].leftIssued
+                        && copies[0].writeCycle < 0 && copies[1].writeCycle < 0;
+                if (written) {
                     stop(ExitReason.LEFT, "left cleanly", out);
-                } else if (now - copies[0].writeIssuedNanos >= timeouts.ioTimeoutNanos()
-                        && now - copies[1].writeIssuedNanos >= timeouts.ioTimeoutNanos()) {
+                } else if (now - leaveNanos >= timeouts.ioTimeoutNanos()) {
                     stop(ExitReason.LEFT, "left; the final slot write did not complete on every copy", out);
                 }
             }
