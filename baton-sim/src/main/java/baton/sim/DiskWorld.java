@@ -138,7 +138,8 @@ public final class DiskWorld {
     public void start(int id) {
         Node n = node(id);
         long previous = n.core == null ? 0 : n.core.incarnation();
-        n.core = new DiskLiveness(id, header, codec, timeouts, DiskLiveness.nextIncarnation(previous, 1_000 + now / MS));
+        n.core = new DiskLiveness(id, header, codec, timeouts,
+                DiskLiveness.nextIncarnation(previous, 1_000 + now / MS), header.slotCount());
         java.util.Arrays.fill(n.believed, null); // a restarted reader starts with no beliefs
         n.crashed = false;
         n.exit = null;

@@ -40,9 +40,9 @@ public sealed interface DiskEvent {
     }
 
     /** A reader saw a slot older than one it had already seen for the same node (a stale copy or a replay). */
-    record CounterRegressed(int nodeId, Copy copy, long incarnation, long counter, long seenCounter) implements DiskEvent {
+    record CounterRegressed(int nodeId, long incarnation, long counter, long seenCounter) implements DiskEvent {
         public String fields() {
-            return "event=counter-regressed node=" + nodeId + " copy=" + copy.label() + " incarnation=" + incarnation
+            return "event=counter-regressed node=" + nodeId + " incarnation=" + incarnation
                     + " counter=" + counter + " seen=" + seenCounter;
         }
     }

@@ -82,17 +82,6 @@ public final class DiskLiveness {
         }
     }
 
-    private static final class Peer {
-        Liveness liveness = Liveness.UNKNOWN;
-        Slot slot;
-        long seenNanos;
-        long unchangedNanos;
-        String evidence = "not read yet";
-        Reconcile.Verdict verdict;
-        String primary = "not read";
-        String shadow = "not read";
-    }
-
     private final int selfId;
     private final DiskHeader expected;
     private final SlotCodec codec;
@@ -107,7 +96,7 @@ public final class DiskLiveness {
     private long counter;
     private long wallMillis;
     private final CopyState[] copies = {new CopyState(), new CopyState()};
-    private final Peer[] peers;
+    private final SlotWatch[] peers;
 
     // The read cycle being collected.
     private long readCycle = -1;
@@ -119,18 +108,25 @@ public final class DiskLiveness {
     private long leaveNanos;
     private long cycles, writeFailures, readFailures, repairs, repairFailures, regressions;
 
-    public DiskLiveness(int selfId, DiskHeader expected, SlotCodec codec, Timeouts timeouts, long incarnation) {
-        if (selfId < 1 || selfId > expected.slotCount()) {
-            throw new IllegalArgumentException("node id " + selfId + " has no slot on a disk of " + expected.slotCount() + " slots");
+    /**
+     * @param watchedSlots slots 1..watchedSlots are judged (the configured node ids); the disk
+     *                     may hold more for nodes added later
+     */
+    public DiskLiveness(int selfId, DiskHeader expected, SlotCodec codec, Timeouts timeouts, long incarnation, int watchedSlots) {
+        if (watchedSlots < 1 || watchedSlots > expected.slotCount()) {
+            throw new IllegalArgumentException(watchedSlots + " watched slots on a disk of " + expected.slotCount() + " slots");
+        }
+        if (selfId < 1 || selfId > watchedSlots) {
+            throw new IllegalArgumentException("node id " + selfId + " outside the watched slots 1.." + watchedSlots);
         }
         this.selfId = selfId;
         this.expected = expected;
         this.codec = codec;
         this.timeouts = timeouts;
         this.incarnation = incarnation;
-        this.peers = new Peer[expected.slotCount() + 1];
+        this.peers = new SlotWatch[watchedSlots + 1];
         for (int i = 1; i < peers.length; i++) {
-            peers[i] = new Peer();
+            peers[i] = new SlotWatch();
         }
     }
 
@@ -343,8 +339,8 @@ public final class DiskLiveness {
         }
         if (areas[0] == null && areas[1] == null) {
             for (int id = 1; id < peers.length; id++) {
-                setLiveness(id, Liveness.UNREADABLE, "this node reads neither copy: primary " + copyProblem[0]
-                        + ", shadow " + copyProblem[1], out);
+                report(id, peers[id].blind("this node reads neither copy: primary " + copyProblem[0]
+                        + ", shadow " + copyProblem[1]), out);
             }
             return;
         }
@@ -352,10 +348,6 @@ public final class DiskLiveness {
             SlotRead p = decode(Copy.PRIMARY, id, copyProblem);
             SlotRead sh = decode(Copy.SHADOW, id, copyProblem);
             Reconcile.Result r = Reconcile.slot(p, sh);
-            Peer peer = peers[id];
-            peer.verdict = r.verdict();
-            peer.primary = p.describe();
-            peer.shadow = sh.describe();
             if (id == selfId) {
                 checkOwnSlot(p, sh, r, out);
                 if (phase == Phase.STOPPED) {
@@ -364,7 +356,18 @@ public final class DiskLiveness {
             } else if (r.repairTarget() != null) {
                 repair(r, id, r.repairTarget() == Copy.PRIMARY ? p : sh, out);
             }
-            observe(id, r, now, out);
+            report(id, peers[id].observe(r, p.describe(), sh.describe(), readIssuedNanos, now, timeouts.diskTimeoutNanos()), out);
+        }
+    }
+
+    private void report(int id, SlotWatch.Observation o, List<DiskEffect> out) {
+        if (o.regressed()) {
+            regressions++;
+            out.add(new DiskEffect.Report(new DiskEvent.CounterRegressed(id, o.regressedTo().incarnation(),
+                    o.regressedTo().counter(), peers[id].slot().counter())));
+        }
+        if (o.changed()) {
+            out.add(new DiskEffect.Report(new DiskEvent.LivenessChanged(id, o.from(), o.to(), o.evidence())));
         }
     }
 
@@ -405,62 +408,6 @@ public final class DiskLiveness {
             String detail = "slot of node " + selfId + " is written by incarnation " + r.slot().incarnation()
                     + ", newer than this daemon's " + incarnation + ": another daemon runs with this node id";
             stop(ExitReason.DUPLICATE_NODE, detail, out);
-        }
-    }
-
-    private void observe(int id, Reconcile.Result r, long now, List<DiskEffect> out) {
-        Peer peer = peers[id];
-        switch (r.verdict()) {
-            case BOTH_BAD -> {
-                setLiveness(id, Liveness.UNREADABLE, "no valid copy: primary " + peer.primary + "; shadow " + peer.shadow, out);
-                return;
-            }
-            case BOTH_EMPTY -> {
-                setLiveness(id, Liveness.EMPTY, "slot never written", out);
-                return;
-            }
-            case AGREE, PRIMARY_NEWER, SHADOW_NEWER, REPAIR_PRIMARY, REPAIR_SHADOW, ONE_COPY_READABLE -> { }
-        }
-        Slot slot = r.slot();
-        if (peer.slot == null || slot.compareProgress(peer.slot) > 0) {
-            boolean first = peer.slot == null;
-            peer.slot = slot;
-            peer.seenNanos = now;
-            peer.unchangedNanos = 0;
-            if (slot.state() == SlotState.LEFT) {
-                setLiveness(id, Liveness.LEFT, "left cleanly at counter " + slot.counter(), out);
-            } else if (first) {
-                setLiveness(id, Liveness.UNKNOWN, "counter " + slot.counter() + " seen once, waiting for it to advance", out);
-            } else {
-                setLiveness(id, Liveness.FRESH, "counter advanced to " + slot.counter(), out);
-            }
-            return;
-        }
-        if (slot.compareProgress(peer.slot) < 0) {
-            regressions++;
-            out.add(new DiskEffect.Report(new DiskEvent.CounterRegressed(id, r.source(), slot.incarnation(),
-                    slot.counter(), peer.slot.counter())));
-        }
-        if (peer.slot.state() == SlotState.LEFT) {
-            setLiveness(id, Liveness.LEFT, "left cleanly at counter " + peer.slot.counter(), out);
-            return;
-        }
-        long unchanged = readIssuedNanos - peer.seenNanos;
-        peer.unchangedNanos = Math.max(0, unchanged);
-        if (unchanged >= timeouts.diskTimeoutNanos()) {
-            setLiveness(id, Liveness.STALE, "counter " + peer.slot.counter() + " unchanged for "
-                    + millis(unchanged) + " ms (disk timeout " + timeouts.diskTimeoutMillis() + " ms)", out);
-        } else if (peer.liveness == Liveness.UNREADABLE || peer.liveness == Liveness.EMPTY) {
-            setLiveness(id, Liveness.UNKNOWN, "counter " + peer.slot.counter() + " readable again, waiting for it to advance", out);
-        }
-    }
-
-    private void setLiveness(int id, Liveness to, String evidence, List<DiskEffect> out) {
-        Peer peer = peers[id];
-        peer.evidence = evidence;
-        if (peer.liveness != to) {
-            out.add(new DiskEffect.Report(new DiskEvent.LivenessChanged(id, peer.liveness, to, evidence)));
-            peer.liveness = to;
         }
     }
 
@@ -546,8 +493,8 @@ public final class DiskLiveness {
     public List<NodeView> view() {
         List<NodeView> v = new ArrayList<>();
         for (int id = 1; id < peers.length; id++) {
-            Peer p = peers[id];
-            v.add(new NodeView(id, p.liveness, p.slot, p.unchangedNanos, p.evidence, p.verdict, p.primary, p.shadow));
+            SlotWatch p = peers[id];
+            v.add(new NodeView(id, p.liveness(), p.slot(), p.unchangedNanos(), p.evidence(), p.verdict(), p.primary(), p.shadow()));
         }
         return v;
     }

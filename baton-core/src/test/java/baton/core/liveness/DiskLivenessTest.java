@@ -23,7 +23,7 @@ class DiskLivenessTest {
     static final DiskHeader HEADER = new DiskHeader(1, Copy.PRIMARY, new UUID(3, 4), "t", 4096, 4, 256, 0, KEY.fingerprint());
     static final SlotCodec CODEC = new SlotCodec(HEADER.clusterId(), KEY);
 
-    final DiskLiveness core = new DiskLiveness(1, HEADER, CODEC, Timeouts.DEFAULTS, 500);
+    final DiskLiveness core = new DiskLiveness(1, HEADER, CODEC, Timeouts.DEFAULTS, 500, 4);
     final List<DiskEffect> effects = new ArrayList<>();
     long now;
 

@@ -1,0 +1,118 @@
+package baton.cli;
+
+import baton.core.disk.ClusterKey;
+import baton.core.disk.Copy;
+import baton.core.disk.DiskHeader;
+import baton.core.disk.HeaderRead;
+import baton.core.disk.SlotCodec;
+import baton.core.liveness.SlotWatch;
+import baton.runtime.config.ClusterConfig;
+import baton.runtime.config.NodeConfig;
+import baton.runtime.disk.DiskSnapshot;
+import baton.runtime.disk.QuorumDisk;
+import baton.runtime.node.ExitStatus;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = {"Show every configured node with its disk liveness.",
+                "Reads the quorum disk twice, one disk timeout apart, and judges each slot with this host's",
+                "monotonic clock: fresh (counter advanced), stale (unchanged for the disk timeout), left,",
+                "empty (never joined) or unreadable (no valid copy)."})
+final class StatusCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @Option(names = "--json", description = "Machine-readable output.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        ClusterConfig cfg = config.load();
+        ClusterKey key = ConfigOption.key(cfg);
+        try (QuorumDisk disk = DiskCommand.open(cfg)) {
+            DiskHeader header = DiskCommand.anyHeader(disk);
+            if (header == null) {
+                throw new CliFailure(ExitStatus.DISK_REFUSED, "no valid header on either copy of the quorum disk: primary "
+                        + disk.readHeader(Copy.PRIMARY).describe() + "; shadow " + disk.readHeader(Copy.SHADOW).describe());
+            }
+            SlotCodec codec = new SlotCodec(header.clusterId(), key);
+            int slots = cfg.maxNodeId();
+            long timeout = cfg.timeouts().diskTimeoutNanos();
+            SlotWatch[] watch = new SlotWatch[slots + 1];
+            for (int i = 1; i <= slots; i++) {
+                watch[i] = new SlotWatch();
+            }
+            DiskSnapshot first = DiskSnapshot.take(disk, codec, slots);
+            observe(first, watch, timeout);
+            // Judging staleness needs a second read issued at least one disk timeout after the first completed.
+            long wait = timeout + cfg.timeouts().diskIntervalNanos() - (System.nanoTime() - first.completedNanos());
+            if (wait > 0) {
+                Thread.sleep(wait / 1_000_000L, (int) (wait % 1_000_000L));
+            }
+            DiskSnapshot second = DiskSnapshot.take(disk, codec, slots);
+            observe(second, watch, timeout);
+            if (json) {
+                System.out.println(DiskCommand.JSON.writeValueAsString(toJson(cfg, second, watch)));
+            } else {
+                System.out.print(toText(cfg, second, watch));
+            }
+            return ExitStatus.OK;
+        }
+    }
+
+    private static void observe(DiskSnapshot s, SlotWatch[] watch, long timeoutNanos) {
+        for (DiskSnapshot.SlotPair p : s.slots()) {
+            watch[p.nodeId()].observe(p.reconciled(), p.primary().describe(), p.shadow().describe(), s.issuedNanos(),
+                    s.completedNanos(), timeoutNanos);
+        }
+    }
+
+    private static String copyHealth(DiskSnapshot s, Copy c) {
+        HeaderRead h = s.header(c);
+        return h instanceof HeaderRead.Valid ? "ok" : h.describe();
+    }
+
+    static String toText(ClusterConfig cfg, DiskSnapshot s, SlotWatch[] watch) {
+        StringBuilder b = new StringBuilder();
+        b.append("cluster ").append(cfg.clusterName()).append("   quorum disk: primary ").append(copyHealth(s, Copy.PRIMARY))
+                .append(", shadow ").append(copyHealth(s, Copy.SHADOW)).append("\n\n");
+        Table t = new Table("NODE", "ID", "DISK", "STATE", "INCARNATION", "COUNTER", "EVIDENCE");
+        for (NodeConfig n : cfg.nodes()) {
+            SlotWatch w = watch[n.id()];
+            t.row(n.name(), n.id(), w.liveness().label(),
+                    w.slot() == null ? null : w.slot().state().label() + (w.slot().degraded() ? " (disk degraded)" : ""),
+                    w.slot() == null ? null : w.slot().incarnation(),
+                    w.slot() == null ? null : Long.toUnsignedString(w.slot().counter()), w.evidence());
+        }
+        return b.append(t).toString();
+    }
+
+    static ObjectNode toJson(ClusterConfig cfg, DiskSnapshot s, SlotWatch[] watch) {
+        ObjectNode root = DiskCommand.JSON.createObjectNode();
+        root.put("cluster", cfg.clusterName());
+        ObjectNode disk = root.putObject("quorumDisk");
+        disk.put("primary", copyHealth(s, Copy.PRIMARY));
+        disk.put("shadow", copyHealth(s, Copy.SHADOW));
+        ArrayNode nodes = root.putArray("nodes");
+        for (NodeConfig n : cfg.nodes()) {
+            SlotWatch w = watch[n.id()];
+            ObjectNode o = nodes.addObject();
+            o.put("name", n.name());
+            o.put("id", n.id());
+            o.put("disk", w.liveness().label());
+            o.put("evidence", w.evidence());
+            if (w.slot() != null) {
+                o.put("state", w.slot().state().label());
+                o.put("degradedDisk", w.slot().degraded());
+                o.put("incarnation", w.slot().incarnation());
+                o.put("counter", Long.toUnsignedString(w.slot().counter()));
+            }
+        }
+        return root;
+    }
+}
