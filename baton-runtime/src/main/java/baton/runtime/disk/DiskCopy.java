@@ -63,6 +63,11 @@ public final class DiskCopy implements AutoCloseable {
 
     /** Opens an existing file or device for reading and writing. */
     public static DiskCopy open(Copy copy, Path path, long regionOffset, boolean writable) throws IOException {
+        return open(copy, path, regionOffset, writable, DIRECT);
+    }
+
+    /** {@code direct} is the O_DIRECT option to try, or null to go straight to buffered I/O (tests of the fallback). */
+    static DiskCopy open(Copy copy, Path path, long regionOffset, boolean writable, OpenOption direct) throws IOException {
         if (!Files.exists(path)) {
             throw new IOException(path + " does not exist");
         }
@@ -72,11 +77,11 @@ public final class DiskCopy implements AutoCloseable {
             options.add(StandardOpenOption.DSYNC);
         }
         try {
-            if (DIRECT == null) {
-                throw new UnsupportedOperationException("this JDK has no O_DIRECT open option");
+            if (direct == null) {
+                throw new UnsupportedOperationException("O_DIRECT not available");
             }
             List<OpenOption> withDirect = new ArrayList<>(options);
-            withDirect.add(DIRECT);
+            withDirect.add(direct);
             FileChannel ch = FileChannel.open(path, withDirect.toArray(OpenOption[]::new));
             return new DiskCopy(copy, path, regionOffset, ch, true, null);
         } catch (IOException | UnsupportedOperationException e) {
