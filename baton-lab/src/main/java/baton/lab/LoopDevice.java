@@ -50,6 +50,9 @@ public final class LoopDevice implements AutoCloseable {
         }
         command.add(file.toString());
         LoopDevice device = new LoopDevice(Path.of(Cmd.check(TIMEOUT, command).strip()), file);
+        // The read-only flag belongs to the device node and outlives a detach: a device that an
+        // earlier test left read-only would come back read-only. Start every attachment writable.
+        device.setReadOnly(false);
         if (directIo && !device.directIo()) {
             device.close();
             throw new IllegalStateException("losetup could not turn on direct I/O for " + file
@@ -89,6 +92,9 @@ public final class LoopDevice implements AutoCloseable {
     public synchronized void close() {
         if (closed) {
             return;
+        }
+        if (backingFile.toString().equals(sysfs("backing_file"))) {
+            Cmd.run(TIMEOUT, "blockdev", "--setrw", path.toString()); // leave no read-only device behind
         }
         detachIfBackedBy(path, backingFile);
         closed = true;

@@ -22,7 +22,7 @@ public sealed interface HeaderRead {
 
     default String describe() {
         return switch (this) {
-            case Valid v -> "valid (" + v.header().clusterName() + ", " + v.header().clusterId() + ")";
+            case Valid v -> "the valid header of cluster '" + v.header().clusterName() + "' (id " + v.header().clusterId() + ")";
             case Blank b -> "blank (never initialised)";
             case UnknownVersion u -> "unknown format version " + u.version();
             case Corrupt c -> "corrupt: " + c.reason();
