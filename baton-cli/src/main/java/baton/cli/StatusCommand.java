@@ -33,7 +33,12 @@ final class StatusCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ClusterConfig cfg = config.load();
-        ClusterKey key = ConfigOption.key(cfg);
+        System.out.print(render(cfg, ConfigOption.key(cfg), json));
+        return ExitStatus.OK;
+    }
+
+    /** Reads the disk twice, one disk timeout apart, and renders every node's disk liveness. */
+    static String render(ClusterConfig cfg, ClusterKey key, boolean json) throws Exception {
         try (QuorumDisk disk = DiskCommand.open(cfg)) {
             DiskHeader header = DiskCommand.anyHeader(disk);
             if (header == null) {
@@ -56,12 +61,7 @@ final class StatusCommand implements Callable<Integer> {
             }
             DiskSnapshot second = DiskSnapshot.take(disk, codec, slots);
             observe(second, watch, timeout);
-            if (json) {
-                System.out.println(DiskCommand.JSON.writeValueAsString(toJson(cfg, second, watch)));
-            } else {
-                System.out.print(toText(cfg, second, watch));
-            }
-            return ExitStatus.OK;
+            return json ? DiskCommand.JSON.writeValueAsString(toJson(cfg, second, watch)) + "\n" : toText(cfg, second, watch);
         }
     }
 

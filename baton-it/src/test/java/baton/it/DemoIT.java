@@ -1,0 +1,44 @@
+package baton.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import baton.lab.Cmd;
+import baton.lab.ExecResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The README's first command: the demo comes up, runs its tour, and leaves nothing behind. */
+class DemoIT {
+    @Test
+    void theGuidedTourRunsAndTearsDownCleanly() throws Exception {
+        Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "baton-demo-it-");
+        List<String> before = namespaces();
+        List<String> cmd = new ArrayList<>(Cluster.java("demo", "--tour", "--dir", dir.resolve("demo").toString()));
+        cmd.add(1, "--enable-native-access=ALL-UNNAMED");
+        ExecResult r = Cmd.run(Duration.ofMinutes(2), cmd);
+        try {
+            assertThat(r.exitCode()).as(r.describe()).isZero();
+            assertThat(r.stdout())
+                    .contains("cluster 'demo' is up: 3 node daemons")
+                    .containsPattern("node-3 +3 +stale")
+                    .contains("event=slot-repaired copy=primary node=1")
+                    .containsPattern("node-2 +2 +left")
+                    .contains("removed the namespaces");
+            assertThat(namespaces()).isEqualTo(before);
+            assertThat(Cmd.run(Duration.ofSeconds(5), "pgrep", "-f", dir.toString()).exitCode())
+                    .as("no demo node process is left").isEqualTo(1);
+        } finally {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    static List<String> namespaces() {
+        return Cmd.run(Duration.ofSeconds(5), "ip", "netns", "list").stdout().lines().sorted().toList();
+    }
+}
