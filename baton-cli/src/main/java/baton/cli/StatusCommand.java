@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
         description = {"Show every configured node with its disk liveness.",
                 "Reads the quorum disk twice, one disk timeout apart, and judges each slot with this host's",
                 "monotonic clock: fresh (counter advanced), stale (unchanged for the disk timeout), left,",
-                "empty (never joined) or unreadable (no valid copy)."})
+                "empty (never joined), unknown (no valid copy) or pending (seen once, not yet seen to advance)."})
 final class StatusCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

@@ -25,7 +25,7 @@ class DemoIT {
             assertThat(r.stdout())
                     .contains("cluster 'demo' is up: 3 node daemons")
                     .containsPattern("node-3 +3 +stale")
-                    .contains("event=slot-repaired copy=primary node=1")
+                    .contains("event=slot-repaired copy=primary node=2")
                     .containsPattern("node-2 +2 +left")
                     .contains("removed the namespaces");
             assertThat(namespaces()).isEqualTo(before);

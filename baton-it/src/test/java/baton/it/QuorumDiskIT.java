@@ -80,7 +80,7 @@ class QuorumDiskIT {
             c.startAllAndAwaitJoin();
             for (int reader = 1; reader <= 3; reader++) {
                 for (int peer = 1; peer <= 3; peer++) {
-                    assertThat(c.daemon(reader).awaitLog("peer=node-" + peer + " peer-id=" + peer + " from=unknown to=fresh", Cluster.WAIT))
+                    assertThat(c.daemon(reader).awaitLog("peer=node-" + peer + " peer-id=" + peer + " from=pending to=fresh", Cluster.WAIT))
                             .as("node-%d sees node-%d fresh:\n%s", reader, peer, c.daemon(reader).log()).isTrue();
                 }
             }
@@ -198,10 +198,12 @@ class QuorumDiskIT {
         try (Cluster c = new Cluster(2)) {
             disk(c, Backend.FILE);
             c.startAllAndAwaitJoin();
+            assertThat(c.daemon(1).awaitLog("peer=node-2 peer-id=2 from=pending to=fresh", Cluster.WAIT)).as(c.daemon(1).log()).isTrue();
             c.daemon(2).sigterm();
             c.daemon(2).waitFor(Cluster.WAIT);
             assertThat(c.daemon(2).log()).contains("event=exit reason=left status=0");
             assertThat(c.daemon(1).awaitLog("peer=node-2 peer-id=2 from=fresh to=left", Cluster.WAIT)).as(c.daemon(1).log()).isTrue();
+            assertThat(c.daemon(1).log()).doesNotContain("peer=node-2 peer-id=2 from=fresh to=stale");
             assertThat(liveness(status(c, 1), 2)).isEqualTo("left");
         }
     }

@@ -122,10 +122,10 @@ class DiskLivenessScenarioTest {
         w.disk().flipByte(Copy.PRIMARY, DiskLayout.slotOffsetBytes(3) + 40);
         w.disk().flipByte(Copy.SHADOW, DiskLayout.slotOffsetBytes(3) + 41);
         w.runMillis(3000);
-        assertThat(w.node(1).livenessOf(3)).isEqualTo(Liveness.UNREADABLE);
+        assertThat(w.node(1).livenessOf(3)).isEqualTo(Liveness.UNKNOWN);
         assertThat(w.node(1).core().view().get(2).evidence()).contains("no valid copy").contains("checksum");
         assertThat(w.node(1).events()).noneMatch(e -> e instanceof DiskEvent.LivenessChanged c && c.nodeId() == 3
-                && c.to() == Liveness.FRESH && c.from() == Liveness.UNREADABLE);
+                && c.to() == Liveness.FRESH && c.from() == Liveness.UNKNOWN);
     }
 
     @Test
@@ -206,7 +206,7 @@ class DiskLivenessScenarioTest {
         w.disk().fault(1, Copy.PRIMARY, SimDisk.Fault.FAIL_ALL);
         w.disk().fault(1, Copy.SHADOW, SimDisk.Fault.FAIL_ALL);
         w.runMillis(T.diskIntervalMillis() * 2);
-        assertThat(w.node(1).livenessOf(2)).isEqualTo(Liveness.UNREADABLE);
+        assertThat(w.node(1).livenessOf(2)).isEqualTo(Liveness.UNKNOWN);
         assertThat(w.node(1).core().view().get(1).evidence()).contains("reads neither copy");
     }
 

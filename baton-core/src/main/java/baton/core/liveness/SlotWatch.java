@@ -19,7 +19,7 @@ public final class SlotWatch {
         }
     }
 
-    private Liveness liveness = Liveness.UNKNOWN;
+    private Liveness liveness = Liveness.PENDING;
     private Slot slot;
     private long seenNanos;
     private long unchangedNanos;
@@ -39,7 +39,7 @@ public final class SlotWatch {
         shadow = shadowVerdict;
         switch (r.verdict()) {
             case BOTH_BAD -> {
-                return set(Liveness.UNREADABLE, "no valid copy: primary " + primary + "; shadow " + shadow, null);
+                return set(Liveness.UNKNOWN, "no valid copy: primary " + primary + "; shadow " + shadow, null);
             }
             case BOTH_EMPTY -> {
                 return set(Liveness.EMPTY, "slot never written", null);
@@ -55,7 +55,7 @@ public final class SlotWatch {
             if (s.state() == SlotState.LEFT) {
                 return set(Liveness.LEFT, "left cleanly at counter " + s.counter(), null);
             }
-            return first ? set(Liveness.UNKNOWN, "counter " + s.counter() + " seen once, waiting for it to advance", null)
+            return first ? set(Liveness.PENDING, "counter " + s.counter() + " seen once, waiting for it to advance", null)
                     : set(Liveness.FRESH, "counter advanced to " + s.counter(), null);
         }
         Slot regressedTo = s.compareProgress(slot) < 0 ? s : null;
@@ -68,15 +68,15 @@ public final class SlotWatch {
             return set(Liveness.STALE, "counter " + slot.counter() + " unchanged for " + unchanged / 1_000_000L
                     + " ms (disk timeout " + diskTimeoutNanos / 1_000_000L + " ms)", regressedTo);
         }
-        if (liveness == Liveness.UNREADABLE || liveness == Liveness.EMPTY) {
-            return set(Liveness.UNKNOWN, "counter " + slot.counter() + " readable again, waiting for it to advance", regressedTo);
+        if (liveness == Liveness.UNKNOWN || liveness == Liveness.EMPTY) {
+            return set(Liveness.PENDING, "counter " + slot.counter() + " readable again, waiting for it to advance", regressedTo);
         }
         return set(liveness, evidence, regressedTo);
     }
 
     /** This reader cannot read the disk at all: it knows nothing new about anyone. */
     public Observation blind(String why) {
-        return set(Liveness.UNREADABLE, why, null);
+        return set(Liveness.UNKNOWN, why, null);
     }
 
     private Observation set(Liveness to, String why, Slot regressedTo) {

@@ -265,7 +265,7 @@ public final class NodeDaemon {
             case DiskEvent.RepairFailed f -> true;
             case DiskEvent.CounterRegressed c -> true;
             case DiskEvent.Leaving l -> l.reason() != ExitReason.LEFT;
-            case DiskEvent.LivenessChanged c -> c.to() == Liveness.STALE || c.to() == Liveness.UNREADABLE;
+            case DiskEvent.LivenessChanged c -> c.to() == Liveness.STALE || c.to() == Liveness.UNKNOWN;
             case DiskEvent.Joined j -> false;
             case DiskEvent.SlotRepaired r -> false;
         };
