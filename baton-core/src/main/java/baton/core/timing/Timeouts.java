@@ -40,6 +40,14 @@ public record Timeouts(long diskIntervalMillis, int missedDiskIntervals, long he
         return heartbeatIntervalMillis * missedHeartbeats;
     }
 
+    public long networkTimeoutNanos() {
+        return networkTimeoutMillis() * 1_000_000L;
+    }
+
+    public long heartbeatIntervalNanos() {
+        return heartbeatIntervalMillis * 1_000_000L;
+    }
+
     public long diskIntervalNanos() {
         return diskIntervalMillis * 1_000_000L;
     }
