@@ -12,7 +12,7 @@ import java.util.List;
  *   disk timeout   T = I x missed    a slot whose counter has not advanced for T is stale;
  *                                    a node that could write neither copy for T leaves
  *   I/O timeout    = 2 x I           a disk read or write outstanding longer fails
- *   join timeout   = T               a starting node that proved neither copy within T refuses to join
+ *   join timeout   = 4 x T           a starting node that proved neither copy within it refuses to join
  *   heartbeat interval H (base), network timeout = H x missedHeartbeats (membership)
  * </pre>
  *
@@ -32,8 +32,13 @@ public record Timeouts(long diskIntervalMillis, int missedDiskIntervals, long he
         return 2 * diskIntervalMillis;
     }
 
+    /**
+     * A starting node has this long to prove it can write and read back its slot. Generous
+     * (4 disk timeouts): a device that fails says so at once; the timeout only bounds a hang,
+     * and a JVM that is still starting on a loaded machine must not be refused for its slowness.
+     */
     public long joinTimeoutMillis() {
-        return diskTimeoutMillis();
+        return 4 * diskTimeoutMillis();
     }
 
     public long networkTimeoutMillis() {
