@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print their figures and how they were run.",
-        subcommands = {BenchCommand.Disk.class})
+        subcommands = {BenchCommand.Disk.class, LabBench.Detection.class, LabBench.Idle.class, LabBench.FalseVerdicts.class})
 final class BenchCommand {
     @Command(name = "disk", mixinStandardHelpOptions = true,
             description = {"Quorum disk I/O: runs N real node daemons (in this process, one event loop each) against",
@@ -46,9 +46,9 @@ final class BenchCommand {
             try {
                 Path key = work.resolve("cluster.key");
                 KeyFile.generate(key, false);
-                StringBuilder yaml = new StringBuilder("cluster:\n  name: bench\n  keyFile: cluster.key\nnodes:\n");
+                StringBuilder yaml = new StringBuilder("cluster:\n  name: bench\n  keyFile: cluster.key\n  heartbeatPort: " + (20000 + ProcessHandle.current().pid() % 20000) + "\nnodes:\n");
                 for (int i = 1; i <= nodes; i++) {
-                    yaml.append("  - id: ").append(i).append("\n    name: n").append(i).append("\n    addresses: [198.18.0.")
+                    yaml.append("  - id: ").append(i).append("\n    name: n").append(i).append("\n    addresses: [127.0.0.")
                             .append(i).append("]\n");
                 }
                 yaml.append("quorumDisk:\n  primary: quorum.img\ntimeouts:\n  diskIntervalMillis: ").append(intervalMillis).append('\n');
@@ -61,7 +61,8 @@ final class BenchCommand {
                 List<Thread> loops = new ArrayList<>();
                 String ioMode = "?";
                 for (NodeConfig n : cfg.nodes()) {
-                    NodeDaemon d = NodeDaemon.prepare(cfg, n, KeyFile.read(key), new KvLog(quiet, n.name()), WorkloadStopper.NONE);
+                    NodeDaemon d = NodeDaemon.prepare(cfg, n, KeyFile.read(key), new KvLog(quiet, n.name()), WorkloadStopper.NONE,
+                            null);
                     daemons.add(d);
                     loops.add(Thread.ofPlatform().name("bench-" + n.name()).start(d::run));
                 }

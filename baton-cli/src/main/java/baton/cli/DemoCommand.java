@@ -3,7 +3,6 @@ package baton.cli;
 import baton.core.disk.ClusterKey;
 import baton.core.disk.DiskLayout;
 import baton.lab.Corruption;
-import baton.lab.Lab;
 import baton.lab.LabProcess;
 import baton.runtime.config.ClusterConfig;
 import baton.runtime.config.ConfigLoader;
@@ -17,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,10 +37,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dir", defaultValue = "/var/tmp/baton-demo", description = "Work folder: config, key, disk, logs (default ${DEFAULT-VALUE}).")
     Path dir;
 
-    private Lab lab;
+    private LabCluster cluster;
     private ClusterConfig cfg;
     private ClusterKey key;
-    private final List<LabProcess> daemons = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
@@ -103,43 +100,26 @@ final class DemoCommand implements Callable<Integer> {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        Files.createDirectories(dir);
-        lab = Lab.create(nodes, false);
-        Path keyFile = dir.resolve("cluster.key");
-        KeyFile.generate(keyFile, false);
-        StringBuilder y = new StringBuilder("cluster:\n  name: demo\n  keyFile: cluster.key\nnodes:\n");
-        for (int i = 1; i <= nodes; i++) {
-            y.append("  - id: ").append(i).append("\n    name: node-").append(i).append("\n    addresses: [")
-                    .append(lab.node(i).address().getHostAddress()).append("]\n");
-        }
-        y.append("quorumDisk:\n  primary: quorum.img\n");
-        Path config = dir.resolve("cluster.yaml");
-        Files.writeString(config, y);
+        cluster = new LabCluster(dir, "demo", nodes, false);
+        cluster.configureAll(dir.resolve("quorum.img").toString(), null);
+        Path config = cluster.config(1); // every node's file is the same
         cfg = ConfigLoader.load(config);
-        key = KeyFile.read(keyFile);
+        key = KeyFile.read(cluster.keyFile());
         QuorumDisk.init(cfg.quorumDisk(), cfg.clusterName(), key, false, System.currentTimeMillis());
-        for (int i = 1; i <= nodes; i++) {
-            daemons.add(startNode(i));
-        }
-        for (int i = 1; i <= nodes; i++) {
-            daemons.get(i - 1).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
-        }
+        cluster.startAllAndAwaitJoin();
         say("""
                 cluster 'demo' is up: %d node daemons, each in its own network namespace (%s),
                 sharing the quorum disk %s (primary at offset 0, shadow at 1 MiB).
                   configuration: %s
                   node logs:     %s/node-N.log   (one key=value line per state change)
-                  try, in another terminal:  ./baton status -c %s
+                  try, in another terminal:  ./baton status -c %s --run-dir %s
                                              ./baton disk inspect -c %s
-                """, nodes, lab.node(1).address().getHostAddress().replaceAll("\\.\\d+$", ".0/24"),
-                cfg.quorumDisk().primary(), config, dir, config, config);
+                """, nodes, cluster.host(1).address().getHostAddress().replaceAll("\\.\\d+$", ".0/24"),
+                cfg.quorumDisk().primary(), config, dir, config, cluster.runDir(), config);
     }
 
-    private LabProcess startNode(int id) {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-cp", System.getProperty("java.class.path"), "baton.cli.Main",
-                "node", "run", "--config", dir.resolve("cluster.yaml").toString(), "--node", "node-" + id));
-        return lab.node(id).start(cmd, dir.resolve("node-" + id + ".log"), Map.of());
+    private LabProcess daemon(int n) {
+        return cluster.daemon(n);
     }
 
     private void interactive() throws Exception {
@@ -177,9 +157,11 @@ final class DemoCommand implements Callable<Integer> {
             say("no node %d", n);
             return true;
         }
-        LabProcess p = daemons.get(n - 1);
+        LabProcess p = daemon(n);
         switch (w[0]) {
             case "kill" -> { p.kill9(); say("node-%d: kill -9", n); }
+            case "cut" -> { cluster.host(n).linkDown(); say("node-%d: network cable pulled (every ring)", n); }
+            case "heal" -> { cluster.host(n).linkUp(); say("node-%d: network back", n); }
             case "stop" -> { p.sigstop(); say("node-%d: SIGSTOP (hung)", n); }
             case "cont" -> { p.sigcont(); say("node-%d: SIGCONT", n); }
             case "leave" -> { p.sigterm(); say("node-%d: SIGTERM (clean leave)", n); }
@@ -187,7 +169,7 @@ final class DemoCommand implements Callable<Integer> {
                 if (p.isAlive()) {
                     say("node-%d is running", n);
                 } else {
-                    daemons.set(n - 1, startNode(n));
+                    cluster.start(n);
                     say("node-%d: started with a new incarnation", n);
                 }
             }
@@ -205,8 +187,10 @@ final class DemoCommand implements Callable<Integer> {
 
     private void help() {
         say("""
-                commands:  s            status (reads the disk twice, one disk timeout apart)
-                           kill N       kill -9 node N        -> the others see its slot go stale
+                commands:  s            status: every node's verdict and evidence, as node-1 sees it
+                           kill N       kill -9 node N        -> slot stale and no heartbeats: down
+                           cut N        pull node N's cable   -> heartbeats gone, slot fresh: network-lost, no failover
+                           heal N       plug it back in
                            stop N       SIGSTOP node N (hang) -> stale; cont N resumes it
                            leave N      SIGTERM node N        -> it leaves cleanly: 'left', not 'stale'
                            start N      restart node N        -> fresh again, new incarnation
@@ -216,32 +200,63 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private void guidedTour() throws Exception {
-        say("== the cluster, as the quorum disk shows it");
+        String last = String.valueOf(nodes);
+        say("== the cluster, as node-1 sees it: every node up, with its evidence");
+        settle();
         status();
-        say("== kill -9 node-%d: its counter stops; after the disk timeout the others judge its slot stale", nodes);
-        act(new String[] {"kill", String.valueOf(nodes)});
+        say("== pull node-%s's network cable: its heartbeats stop but its slot stays fresh -> network-lost, no failover", last);
+        act(new String[] {"cut", last});
+        settle();
         status();
-        say("== restart it: a new incarnation, fresh again");
-        act(new String[] {"start", String.valueOf(nodes)});
-        daemons.get(nodes - 1).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
+        say("== plug it back in: up again");
+        act(new String[] {"heal", last});
+        settle();
+        status();
+        say("== kill -9 node-%s: slot stale AND no heartbeats on any ring -> down", last);
+        act(new String[] {"kill", last});
+        settle();
+        status();
+        say("== restart it: a new incarnation joins, up again");
+        act(new String[] {"start", last});
+        daemon(nodes).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
+        settle();
         status();
         say("== node-2 leaves cleanly (SIGTERM): the others see 'left', not a failure");
         act(new String[] {"leave", "2"});
-        daemons.get(1).waitFor(java.time.Duration.ofSeconds(10));
+        daemon(2).waitFor(java.time.Duration.ofSeconds(10));
+        settle();
         status();
         say("== corrupt node-2's slot on the primary copy (nobody writes it now): a reader uses the shadow and repairs the primary");
         act(new String[] {"corrupt", "2"});
         for (int i = 1; i <= nodes; i++) {
-            if (i != 2 && daemons.get(i - 1).awaitLog("event=slot-repaired copy=primary node=2", java.time.Duration.ofSeconds(5))) {
-                say("node-%d's log:%n%s", i, grep(daemons.get(i - 1).log(), "slot-repair"));
+            if (i != 2 && daemon(i).awaitLog("event=slot-repaired copy=primary node=2", java.time.Duration.ofSeconds(5))) {
+                say("node-%d's log:%n%s", i, grep(daemon(i).log(), "slot-repair"));
                 break;
             }
         }
         say("== tour done; tearing down");
     }
 
+    /** The cluster as the first running node sees it (its status file), with verdicts and evidence. */
     private void status() throws Exception {
+        baton.runtime.node.RunDir run = baton.runtime.node.RunDir.of(cluster.runDir(), cfg.clusterName());
+        for (int i = 1; i <= nodes; i++) {
+            Path file = run.statusFile("node-" + i);
+            if (daemon(i).isAlive() && Files.exists(file)) {
+                try {
+                    System.out.print(StatusCommand.daemonText(DiskCommand.JSON.readTree(Files.readString(file))));
+                    return;
+                } catch (java.io.IOException e) {
+                    // replaced while we read it: try the next node
+                }
+            }
+        }
         System.out.print(StatusCommand.render(cfg, key, false));
+    }
+
+    /** Lets the cluster notice what was just done: a little more than the slower of the two timeouts. */
+    private void settle() throws InterruptedException {
+        Thread.sleep(Math.max(cfg.timeouts().diskTimeoutMillis(), cfg.timeouts().networkTimeoutMillis()) + 1_200);
     }
 
     private static String tail(String log, int lines) {
@@ -254,9 +269,9 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private synchronized void tearDown() {
-        if (lab != null) {
-            lab.close();
-            lab = null;
+        if (cluster != null) {
+            cluster.close();
+            cluster = null;
             System.out.println("baton demo: stopped every node, removed the namespaces; logs and disk stay in " + dir);
         }
     }

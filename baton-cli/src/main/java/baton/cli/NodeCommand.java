@@ -6,6 +6,9 @@ import baton.runtime.config.NodeConfig;
 import baton.runtime.log.KvLog;
 import baton.runtime.node.ExitStatus;
 import baton.runtime.node.NodeDaemon;
+import baton.runtime.node.RunDir;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import baton.runtime.node.WorkloadStopper;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,7 +16,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "node", mixinStandardHelpOptions = true, description = "Run or manage a cluster node.",
-        subcommands = {NodeCommand.Run.class})
+        subcommands = {NodeCommand.Run.class, NodeCommand.Leave.class})
 final class NodeCommand {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = {"Run the node daemon in the foreground until SIGTERM or until it must leave.",
@@ -28,6 +31,10 @@ final class NodeCommand {
         @Option(names = {"-n", "--node"}, required = true, paramLabel = "NAME", description = "This node's name in the configuration.")
         String nodeName;
 
+        @Option(names = "--run-dir", paramLabel = "DIR", defaultValue = "/run/baton",
+                description = "Where the daemon keeps its pid and status files, under DIR/CLUSTER/ (default ${DEFAULT-VALUE}).")
+        Path runDir;
+
         @Override
         public Integer call() {
             ClusterConfig cfg = config.load();
@@ -38,7 +45,7 @@ final class NodeCommand {
             KvLog log = new KvLog(System.err, node.name());
             NodeDaemon daemon;
             try {
-                daemon = NodeDaemon.prepare(cfg, node, key, log, WorkloadStopper.NONE);
+                daemon = NodeDaemon.prepare(cfg, node, key, log, WorkloadStopper.NONE, RunDir.of(runDir, cfg.clusterName()));
             } catch (NodeDaemon.StartFailure e) {
                 log.error(e.getMessage() + " status=" + e.status());
                 return e.status();
@@ -56,6 +63,42 @@ final class NodeCommand {
                 // SIGTERM: the hook is running and waits for us; the JVM exits with 143.
             }
             return status;
+        }
+    }
+
+    @Command(name = "leave", mixinStandardHelpOptions = true,
+            description = {"Make the node daemon running on this host leave the cluster cleanly (SIGTERM):",
+                    "it writes its slot in state 'left' and exits; the others see 'left', not a failure."})
+    static final class Leave implements Callable<Integer> {
+        @Mixin
+        ConfigOption config;
+
+        @Option(names = {"-n", "--node"}, required = true, paramLabel = "NAME", description = "The node to leave.")
+        String nodeName;
+
+        @Option(names = "--run-dir", paramLabel = "DIR", defaultValue = "/run/baton", description = "As given to 'node run'.")
+        Path runDir;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterConfig cfg = config.load();
+            Path pidFile = RunDir.of(runDir, cfg.clusterName()).pidFile(nodeName);
+            if (!Files.exists(pidFile)) {
+                throw new CliFailure(ExitStatus.FAILURE, "no daemon of node '" + nodeName + "' runs here (" + pidFile + " is missing)");
+            }
+            long pid = Long.parseLong(Files.readString(pidFile).strip());
+            ProcessHandle p = ProcessHandle.of(pid).orElseThrow(() -> new CliFailure(ExitStatus.FAILURE,
+                    "the daemon of node '" + nodeName + "' (pid " + pid + ") is not running; remove " + pidFile));
+            p.destroy();
+            long deadline = System.nanoTime() + (cfg.timeouts().ioTimeoutMillis() + 5_000) * 1_000_000L;
+            while (p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            if (p.isAlive()) {
+                throw new CliFailure(ExitStatus.FAILURE, "node '" + nodeName + "' (pid " + pid + ") has not exited yet");
+            }
+            System.out.println("node '" + nodeName + "' left the cluster");
+            return ExitStatus.OK;
         }
     }
 }

@@ -11,6 +11,10 @@ import baton.runtime.config.NodeConfig;
 import baton.runtime.disk.DiskSnapshot;
 import baton.runtime.disk.QuorumDisk;
 import baton.runtime.node.ExitStatus;
+import baton.runtime.node.RunDir;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.concurrent.Callable;
@@ -19,8 +23,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show every configured node with its disk liveness.",
-                "Reads the quorum disk twice, one disk timeout apart, and judges each slot with this host's",
+        description = {"Show every configured node with its verdict (up, suspect, network-lost, disk-lost, down, left,",
+                "absent) and the evidence, as the node daemon running on this host sees it.",
+                "When no daemon runs here, show disk liveness only: the quorum disk is read twice,",
+                "one disk timeout apart, and each slot is judged with this host's",
                 "monotonic clock: fresh (counter advanced), stale (unchanged for the disk timeout), left,",
                 "empty (never joined), unknown (no valid copy) or pending (seen once, not yet seen to advance)."})
 final class StatusCommand implements Callable<Integer> {
@@ -30,11 +36,69 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Machine-readable output.")
     boolean json;
 
+    @Option(names = {"-n", "--node"}, paramLabel = "NAME",
+            description = "Whose view to show when several daemons run on this host (default: any running one).")
+    String nodeName;
+
+    @Option(names = "--run-dir", paramLabel = "DIR", defaultValue = "/run/baton", description = "As given to 'node run'.")
+    Path runDir;
+
+    @Option(names = "--disk", description = "Show disk liveness from two reads of the quorum disk, even when a daemon runs here.")
+    boolean diskOnly;
+
+    /** A status file older than this is from a daemon that is gone or hung. */
+    static final long FRESH_STATUS_MILLIS = 3_000;
+
     @Override
     public Integer call() throws Exception {
         ClusterConfig cfg = config.load();
-        System.out.print(render(cfg, ConfigOption.key(cfg), json));
+        JsonNode view = diskOnly ? null : daemonView(cfg);
+        if (view == null) {
+            if (!json) {
+                System.out.println("(no node daemon of cluster '" + cfg.clusterName() + "' runs on this host: disk liveness only)");
+            }
+            System.out.print(render(cfg, ConfigOption.key(cfg), json));
+        } else {
+            System.out.print(json ? view.toString() + "\n" : daemonText(view));
+        }
         return ExitStatus.OK;
+    }
+
+    /** The freshest status file of a daemon of this cluster on this host (of {@code --node} if given), or null. */
+    private JsonNode daemonView(ClusterConfig cfg) {
+        RunDir dir = RunDir.of(runDir, cfg.clusterName());
+        for (NodeConfig n : cfg.nodes()) {
+            if (nodeName != null && !nodeName.equals(n.name())) {
+                continue;
+            }
+            Path file = dir.statusFile(n.name());
+            try {
+                if (!Files.exists(file)) {
+                    continue;
+                }
+                JsonNode v = DiskCommand.JSON.readTree(Files.readString(file));
+                if (System.currentTimeMillis() - v.path("writtenEpochMillis").asLong() <= FRESH_STATUS_MILLIS) {
+                    return v;
+                }
+            } catch (java.io.IOException e) {
+                // being replaced right now, or unreadable: try the next
+            }
+        }
+        return null;
+    }
+
+    static String daemonText(JsonNode v) {
+        StringBuilder b = new StringBuilder();
+        b.append("cluster ").append(v.path("cluster").asText()).append("   as seen by ").append(v.path("node").asText())
+                .append(" (incarnation ").append(v.path("incarnation").asLong()).append(", ").append(v.path("phase").asText())
+                .append(")   quorum disk: primary ").append(v.path("quorumDisk").path("primary").asText())
+                .append(", shadow ").append(v.path("quorumDisk").path("shadow").asText()).append("\n\n");
+        Table t = new Table("NODE", "ID", "VERDICT", "DISK", "EVIDENCE");
+        for (JsonNode n : v.path("nodes")) {
+            t.row(n.path("name").asText("-"), n.path("id").asInt(), n.path("verdict").asText(), n.path("disk").asText(),
+                    n.path("evidence").asText());
+        }
+        return b.append(t).toString();
     }
 
     /** Reads the disk twice, one disk timeout apart, and renders every node's disk liveness. */

@@ -18,15 +18,15 @@ class DemoIT {
         Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "baton-demo-it-");
         List<String> before = namespaces();
         List<String> cmd = new ArrayList<>(Cluster.java("demo", "--tour", "--dir", dir.resolve("demo").toString()));
-        cmd.add(1, "--enable-native-access=ALL-UNNAMED");
         ExecResult r = Cmd.run(Duration.ofMinutes(2), cmd);
         try {
             assertThat(r.exitCode()).as(r.describe()).isZero();
             assertThat(r.stdout())
                     .contains("cluster 'demo' is up: 3 node daemons")
-                    .containsPattern("node-3 +3 +stale")
+                    .containsPattern("node-3 +3 +network-lost +fresh")
+                    .containsPattern("node-3 +3 +down +stale +declared down at incarnation [0-9]+; slot stale")
                     .contains("event=slot-repaired copy=primary node=2")
-                    .containsPattern("node-2 +2 +left")
+                    .containsPattern("node-2 +2 +left +left")
                     .contains("removed the namespaces");
             assertThat(namespaces()).isEqualTo(before);
             assertThat(Cmd.run(Duration.ofSeconds(5), "pgrep", "-f", dir.toString()).exitCode())

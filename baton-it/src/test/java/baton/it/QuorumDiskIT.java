@@ -63,7 +63,7 @@ class QuorumDiskIT {
     }
 
     static JsonNode status(Cluster c, int fromNode) throws Exception {
-        ExecResult r = c.baton(fromNode, "status", "--json", "--config", c.config(fromNode).toString());
+        ExecResult r = c.baton(fromNode, "status", "--disk", "--json", "--config", c.config(fromNode).toString());
         assertThat(r.exitCode()).as(r.describe()).isZero();
         return JSON.readTree(r.stdout());
     }

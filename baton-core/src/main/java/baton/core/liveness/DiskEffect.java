@@ -10,8 +10,8 @@ public sealed interface DiskEffect {
     /** Write {@code block} (4096 bytes) to this node's slot on {@code copy}. */
     record WriteSlot(Copy copy, long cycle, byte[] block) implements DiskEffect {}
 
-    /** Read the header and all slots of {@code copy}. */
-    record ReadArea(Copy copy, long cycle) implements DiskEffect {}
+    /** Read the first {@code bytes} of {@code copy}: the header and the watched slots. */
+    record ReadArea(Copy copy, long cycle, int bytes) implements DiskEffect {}
 
     /** Rewrite {@code nodeId}'s slot on {@code copy} with {@code block}, taken from the other copy. */
     record RepairSlot(Copy copy, int nodeId, byte[] block, String reason) implements DiskEffect {}

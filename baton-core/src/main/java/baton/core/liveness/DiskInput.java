@@ -18,7 +18,7 @@ public sealed interface DiskInput {
 
     /**
      * A read of a copy's header and all slots finished. {@code area} holds
-     * {@link baton.core.disk.DiskLayout#LIVENESS_AREA_BYTES} bytes, or is null when the read
+     * at least the bytes the {@link DiskEffect.ReadArea} asked for, or is null when the read
      * failed with {@code error}.
      */
     record ReadDone(long nowNanos, Copy copy, long cycle, byte[] area, String error) implements DiskInput {}

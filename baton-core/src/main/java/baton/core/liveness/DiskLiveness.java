@@ -217,7 +217,7 @@ public final class DiskLiveness {
             } else {
                 resolved[c.ordinal()] = false;
                 s.readCycle = cycle;
-                out.add(new DiskEffect.ReadArea(c, cycle));
+                out.add(new DiskEffect.ReadArea(c, cycle, areaBytes()));
             }
         }
     }
@@ -321,7 +321,7 @@ public final class DiskLiveness {
                 copyProblem[i] = "unreadable (" + s.readError + ")";
                 continue;
             }
-            if (areas[i].length < DiskLayout.LIVENESS_AREA_BYTES) {
+            if (areas[i].length < areaBytes()) {
                 throw new IllegalArgumentException("read area of " + areas[i].length + " bytes");
             }
             s.readError = null;
@@ -479,6 +479,11 @@ public final class DiskLiveness {
         }
         out.add(new DiskEffect.Exit(reason, detail));
         phase = Phase.STOPPED;
+    }
+
+    /** The header and the watched slots: one read per copy per interval, only as large as the cluster. */
+    private int areaBytes() {
+        return (peers.length) * DiskLayout.BLOCK_SIZE_BYTES;
     }
 
     private boolean degraded() {

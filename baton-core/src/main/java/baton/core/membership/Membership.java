@@ -39,6 +39,7 @@ public final class Membership {
     private long startNanos;
     private boolean selfLate;
     private boolean declaredDown;
+    private long lastEvaluatedNanos;
     private long selfLateAtNanos;
 
     private final long[][] heardNanos;
@@ -48,7 +49,6 @@ public final class Membership {
     private final long[] diskUnchangedNanos;
     private final long[] diskIncarnation;
     private final Verdict[] verdict;
-    private final String[] evidence;
     private final long[] downIncarnation;
 
     public Membership(int selfId, int nodes, int rings, Timeouts timeouts) {
@@ -66,12 +66,10 @@ public final class Membership {
         diskUnchangedNanos = new long[nodes + 1];
         diskIncarnation = new long[nodes + 1];
         verdict = new Verdict[nodes + 1];
-        evidence = new String[nodes + 1];
         downIncarnation = new long[nodes + 1];
         for (int i = 1; i <= nodes; i++) {
             disk[i] = Liveness.PENDING;
             verdict[i] = i == selfId ? Verdict.UP : Verdict.ABSENT;
-            evidence[i] = i == selfId ? "this node" : "not seen yet";
         }
     }
 
@@ -138,15 +136,16 @@ public final class Membership {
         return verdict[peer];
     }
 
+    /** The evidence for {@code peer}'s current verdict, as of the last input. */
     public String evidence(int peer) {
-        return evidence[peer];
+        return describe(peer, lastEvaluatedNanos);
     }
 
     /** Every node's verdict and evidence, index 1..nodes. */
     public List<PeerView> view() {
         List<PeerView> v = new ArrayList<>();
         for (int i = 1; i <= nodes; i++) {
-            v.add(new PeerView(i, verdict[i], evidence[i]));
+            v.add(new PeerView(i, verdict[i], evidence(i)));
         }
         return v;
     }
@@ -159,47 +158,42 @@ public final class Membership {
         }
     }
 
+    /** Network silence of {@code p} at {@code now}: since the last beat on any ring, counted only while this node listened. */
+    private long silence(int p, long now) {
+        // Silence counts only from when this node was last known to be listening.
+        long baseline = selfLate ? Math.max(startNanos, selfLateAtNanos) : startNanos;
+        long silence = Long.MAX_VALUE;
+        for (int r = 0; r < rings; r++) {
+            silence = Math.min(silence, now - Math.max(heard[p][r] ? heardNanos[p][r] : baseline, baseline));
+        }
+        return silence;
+    }
+
+    private boolean onTime(long now) {
+        return !selfLate || now - selfLateAtNanos >= timeouts.networkTimeoutNanos();
+    }
+
+    /**
+     * Applies the failure rule to {@code p}. Runs on every tick and heartbeat, so it only
+     * compares numbers; the evidence text is built when the verdict changes or someone asks.
+     */
     private void evaluate(int p, long now, List<MembershipEvent> out) {
         if (p == selfId) {
             return;
         }
-        long network = timeouts.networkTimeoutNanos();
-        // Silence counts only from when this node was last known to be listening.
-        long baseline = selfLate ? Math.max(startNanos, selfLateAtNanos) : startNanos;
+        lastEvaluatedNanos = now;
+        long silence = silence(p, now);
         boolean everHeard = false;
-        long silence = Long.MAX_VALUE;
-        StringBuilder rings = new StringBuilder();
-        for (int r = 0; r < this.rings; r++) {
-            long since = Math.max(heard[p][r] ? heardNanos[p][r] : baseline, baseline);
-            long s = now - since;
+        for (int r = 0; r < rings; r++) {
             everHeard |= heard[p][r];
-            silence = Math.min(silence, s);
-            if (r > 0) {
-                rings.append(", ");
-            }
-            rings.append("ring").append(r).append(heard[p][r] ? " " + seconds(now - heardNanos[p][r]) + " ago" : " never");
         }
-        boolean netSilent = silence >= network;
-        boolean netQuiet = silence >= network / 2;
+        boolean netSilent = silence >= timeouts.networkTimeoutNanos();
+        boolean netQuiet = silence >= timeouts.networkTimeoutNanos() / 2;
         Liveness d = disk[p];
-        boolean onTime = !selfLate || now - selfLateAtNanos >= network;
-        String diskText = switch (d) {
-            case FRESH -> "slot fresh";
-            case STALE -> "slot stale " + seconds(diskUnchangedNanos[p]);
-            case UNKNOWN -> "slot unknown (no valid copy)";
-            case PENDING -> "slot not judged yet";
-            case EMPTY -> "slot never written";
-            case LEFT -> "slot says left";
-        };
-        String netText = netSilent ? "no heartbeat on any ring for " + seconds(silence) + " (" + rings + ")"
-                : "heartbeats: " + rings;
-        String why = diskText + ", " + netText + ", own ticks " + (onTime ? "on time" : "late " + seconds(now - selfLateAtNanos) + " ago");
-
         long newestIncarnation = Math.max(heardIncarnation[p], diskIncarnation[p]);
         Verdict v;
         if (verdict[p] == Verdict.DOWN && newestIncarnation <= downIncarnation[p]) {
             v = Verdict.DOWN; // sticky for this incarnation
-            why = "declared down at incarnation " + downIncarnation[p] + "; " + why;
         } else if (d == Liveness.LEFT && heardIncarnation[p] <= diskIncarnation[p]) {
             v = Verdict.LEFT;
         } else if (!everHeard && (d == Liveness.EMPTY || (d == Liveness.PENDING && diskIncarnation[p] == 0))) {
@@ -207,7 +201,7 @@ public final class Membership {
         } else if (d == Liveness.STALE && netSilent) {
             // Both channels past their timeouts. Our own lateness restarted the network silence
             // clock, so netSilent already implies we listened for the whole network timeout.
-            v = onTime ? Verdict.DOWN : Verdict.SUSPECT;
+            v = onTime(now) ? Verdict.DOWN : Verdict.SUSPECT;
         } else if (netSilent) {
             v = Verdict.NETWORK_LOST;
         } else if (d == Liveness.STALE || d == Liveness.UNKNOWN) {
@@ -220,11 +214,40 @@ public final class Membership {
         if (v == Verdict.DOWN && verdict[p] != Verdict.DOWN) {
             downIncarnation[p] = newestIncarnation;
         }
-        evidence[p] = why;
         if (v != verdict[p]) {
-            out.add(new MembershipEvent.VerdictChanged(p, verdict[p], v, why));
+            Verdict from = verdict[p];
             verdict[p] = v;
+            out.add(new MembershipEvent.VerdictChanged(p, from, v, describe(p, now)));
         }
+    }
+
+    /** The evidence for {@code p}'s verdict at {@code now}, as operators read it. */
+    private String describe(int p, long now) {
+        if (p == selfId) {
+            return "this node";
+        }
+        long silence = silence(p, now);
+        StringBuilder rings = new StringBuilder();
+        for (int r = 0; r < this.rings; r++) {
+            if (r > 0) {
+                rings.append(", ");
+            }
+            rings.append("ring").append(r).append(heard[p][r] ? " " + seconds(now - heardNanos[p][r]) + " ago" : " never");
+        }
+        String diskText = switch (disk[p]) {
+            case FRESH -> "slot fresh";
+            case STALE -> "slot stale " + seconds(diskUnchangedNanos[p]);
+            case UNKNOWN -> "slot unknown (no valid copy)";
+            case PENDING -> "slot not judged yet";
+            case EMPTY -> "slot never written";
+            case LEFT -> "slot says left";
+        };
+        String netText = silence >= timeouts.networkTimeoutNanos()
+                ? "no heartbeat on any ring for " + seconds(silence) + " (" + rings + ")"
+                : "heartbeats: " + rings;
+        String why = diskText + ", " + netText + ", own ticks "
+                + (onTime(now) ? "on time" : "late " + seconds(now - selfLateAtNanos) + " ago");
+        return verdict[p] == Verdict.DOWN ? "declared down at incarnation " + downIncarnation[p] + "; " + why : why;
     }
 
     private static String seconds(long nanos) {

@@ -16,10 +16,22 @@ import java.util.Set;
  * @param file the configuration file, absolute
  * @param clusterName see {@link Names}; also written into the quorum disk header
  * @param keyFile the cluster key file (read with {@link KeyFile#read}), absolute
- * @param nodes in file order
+ * @param nodes in file order; all list the same number of addresses, one per heartbeat ring
+ * @param heartbeatPort the UDP port every node sends heartbeats from and receives them on, on
+ *     each of its addresses; {@value #MIN_HEARTBEAT_PORT}..{@value #MAX_HEARTBEAT_PORT}
  */
 public record ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
-        QuorumDiskConfig quorumDisk, Timeouts timeouts) {
+        QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort) {
+    /**
+     * Default of {@code cluster.heartbeatPort}. Below the Linux ephemeral range (32768..60999),
+     * so that no outgoing connection of another program holds it by chance when Baton starts;
+     * a fixed port, the same on every node, so that a firewall rule can name it.
+     */
+    public static final int DEFAULT_HEARTBEAT_PORT = 7410;
+    /** Ports below 1024 are the well-known ports of system services. */
+    public static final int MIN_HEARTBEAT_PORT = 1024;
+    public static final int MAX_HEARTBEAT_PORT = 65535;
+
     public ClusterConfig {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(clusterName, "clusterName");
@@ -42,6 +54,34 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
         if (!timeouts.violations().isEmpty()) {
             throw new IllegalArgumentException("timeouts violate " + timeouts.violations());
         }
+        // Ring i is every node's i-th address: a node with fewer addresses would be deaf and
+        // mute on the rings it lacks, and its silence there would read as a failure.
+        int rings = nodes.getFirst().addresses().size();
+        for (NodeConfig node : nodes) {
+            if (node.addresses().size() != rings) {
+                throw new IllegalArgumentException("node " + node.name() + " has " + node.addresses().size()
+                        + " addresses, node " + nodes.getFirst().name() + " has " + rings
+                        + ": every node needs one address per ring");
+            }
+        }
+        if (heartbeatPort < MIN_HEARTBEAT_PORT || heartbeatPort > MAX_HEARTBEAT_PORT) {
+            throw new IllegalArgumentException("heartbeat port " + heartbeatPort + " outside " + MIN_HEARTBEAT_PORT
+                    + ".." + MAX_HEARTBEAT_PORT);
+        }
+    }
+
+    /** A configuration with the default heartbeat port. */
+    public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
+            QuorumDiskConfig quorumDisk, Timeouts timeouts) {
+        this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, DEFAULT_HEARTBEAT_PORT);
+    }
+
+    /**
+     * How many heartbeat rings (networks) the cluster has: ring i is the i-th entry of every
+     * node's addresses, so this is the number of addresses each node lists.
+     */
+    public int ringCount() {
+        return nodes.getFirst().addresses().size();
     }
 
     public Optional<NodeConfig> node(String name) {

@@ -16,7 +16,7 @@ final class ConfigBinding {
     private ConfigBinding() {}
 
     static final List<String> ROOT_KEYS = List.of("cluster", "nodes", "quorumDisk", "timeouts");
-    static final List<String> CLUSTER_KEYS = List.of("name", "keyFile");
+    static final List<String> CLUSTER_KEYS = List.of("name", "keyFile", "heartbeatPort");
     static final List<String> QUORUM_DISK_KEYS = List.of("primary", "shadow");
     static final List<String> TIMEOUT_KEYS =
             List.of("diskIntervalMillis", "missedDiskIntervals", "heartbeatIntervalMillis", "missedHeartbeats");
@@ -44,6 +44,12 @@ final class ConfigBinding {
                 .flatMap(v -> clusterName(v, c.path("name"), problems)));
         Optional<Path> keyFile = cluster.flatMap(c -> c.required("keyFile", "keyFile: cluster.key")
                 .flatMap(v -> Scalars.path(v, c.path("keyFile"), folder, problems, "keyFile: cluster.key")));
+        // Absent (or the cluster section unreadable, reported already): the default stands in.
+        OptionalLong heartbeatPort = cluster.flatMap(c -> c.optional("heartbeatPort")
+                        .map(v -> Scalars.whole(v, c.path("heartbeatPort"), problems,
+                                ClusterConfig.MIN_HEARTBEAT_PORT, ClusterConfig.MAX_HEARTBEAT_PORT,
+                                "heartbeatPort: " + ClusterConfig.DEFAULT_HEARTBEAT_PORT)))
+                .orElse(OptionalLong.of(ClusterConfig.DEFAULT_HEARTBEAT_PORT));
 
         List<NodeConfig> nodes = s.required("nodes", NODES_EXAMPLE)
                 .map(v -> NodesBinding.bind(v, "nodes", s.lineOf("nodes"), problems))
@@ -68,7 +74,7 @@ final class ConfigBinding {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(absolute, clusterName.orElseThrow(), keyFile.orElseThrow(), nodes,
-                quorumDisk.orElseThrow(), timeouts.orElseThrow()));
+                quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow()));
     }
 
     private static Optional<String> clusterName(YamlNode value, String path, Problems problems) {

@@ -1,6 +1,7 @@
 package baton.runtime.config;
 
 import baton.core.disk.DiskLayout;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,8 +16,8 @@ import java.util.regex.Pattern;
 
 /**
  * Binds the {@code nodes:} list: each node on its own, then what must hold across nodes
- * (unique ids, names and addresses). A duplicate is reported at its later occurrence,
- * naming the earlier one.
+ * (unique ids, names and addresses; the same number of addresses, one per heartbeat ring).
+ * A duplicate is reported at its later occurrence, naming the earlier one.
  */
 final class NodesBinding {
     private NodesBinding() {}
@@ -37,8 +38,11 @@ final class NodesBinding {
     /** A value and where it was written, so that a duplicate can name the first occurrence. */
     private record At<T>(T value, String path, int line) {}
 
-    /** What could be bound of one node; a part is empty when it had a problem (reported already). */
-    private record Draft(Optional<At<Integer>> id, Optional<At<String>> name,
+    /**
+     * What could be bound of one node; a part is empty when it had a problem (reported already).
+     * {@code path} and {@code addressesLine} say where the node's address list is written.
+     */
+    private record Draft(String path, int addressesLine, Optional<At<Integer>> id, Optional<At<String>> name,
             Optional<List<At<InetAddress>>> addresses) {
         Optional<NodeConfig> node() {
             if (id.isEmpty() || name.isEmpty() || addresses.isEmpty()) {
@@ -67,6 +71,7 @@ final class NodesBinding {
             problems.add(line, path, "lists " + list.items().size() + " nodes, at most " + DiskLayout.MAX_NODES
                     + " are supported", "remove nodes until at most " + DiskLayout.MAX_NODES + " remain");
         }
+        int problemsBefore = problems.count();
         List<Draft> drafts = new ArrayList<>();
         for (int i = 0; i < list.items().size(); i++) {
             drafts.add(node(list.items().get(i), path + "[" + i + "]", problems));
@@ -77,20 +82,103 @@ final class NodesBinding {
         reportDuplicates(drafts.stream().flatMap(d -> d.addresses().stream()).flatMap(List::stream).toList(), problems,
                 address -> "address " + address.getHostAddress(),
                 "an address identifies one node: remove it here or correct it");
+        // Like the timeouts' rules that span several keys, the rule across all address lists is
+        // checked once every list is valid on its own: a list with a bad or duplicated address
+        // is about to be edited, and a count taken from it would point at the wrong fix.
+        if (problems.count() == problemsBefore) {
+            reportUnequalRings(drafts, problems);
+            reportMixedFamilies(drafts, problems);
+        }
         return drafts.stream().map(Draft::node).flatMap(Optional::stream).toList();
+    }
+
+    /**
+     * Ring i of the cluster is the i-th address of every node (UDP heartbeats on ring i go from
+     * each node's i-th address to every other node's i-th address), so all nodes must list the
+     * same number of addresses, in the same network order. The count most nodes have is taken
+     * as intended (ties: the earliest node's), and every node that differs is reported.
+     */
+    private static void reportUnequalRings(List<Draft> drafts, Problems problems) {
+        Map<Integer, Integer> nodesWithCount = new HashMap<>();
+        for (Draft d : drafts) {
+            d.addresses().ifPresent(a -> nodesWithCount.merge(a.size(), 1, Integer::sum));
+        }
+        Draft reference = null;
+        for (Draft d : drafts) {
+            if (d.addresses().isPresent() && (reference == null
+                    || nodesWithCount.get(d.addresses().get().size())
+                            > nodesWithCount.get(reference.addresses().get().size()))) {
+                reference = d;
+            }
+        }
+        if (reference == null) {
+            return;
+        }
+        int rings = reference.addresses().get().size();
+        String referenceName = reference.name().map(At::value).orElse(reference.path());
+        for (Draft d : drafts) {
+            if (d.addresses().isEmpty() || d.addresses().get().size() == rings) {
+                continue;
+            }
+            int count = d.addresses().get().size();
+            String fix = count < rings
+                    ? "add this node's address on each missing ring, in the same network order as " + referenceName
+                            + "'s addresses"
+                    : "keep one address per ring (" + rings + ", like " + referenceName
+                            + "), or add the extra rings to every other node";
+            problems.add(d.addressesLine(), d.path() + ".addresses", "lists " + count + " address"
+                    + (count == 1 ? "" : "es") + " but " + referenceName + " (" + reference.path() + ") lists " + rings
+                    + "; heartbeat ring i is every node's i-th address, so all nodes need the same number", fix);
+        }
+    }
+
+    /**
+     * A ring's heartbeat socket speaks one address family, so the i-th addresses of all nodes
+     * are all IPv4 or all IPv6. The family most nodes use on a ring is taken as intended (ties:
+     * the earliest node's), and every address of the other family is reported.
+     */
+    private static void reportMixedFamilies(List<Draft> drafts, Problems problems) {
+        List<List<At<InetAddress>>> lists = drafts.stream().flatMap(d -> d.addresses().stream()).toList();
+        int rings = lists.stream().mapToInt(List::size).min().orElse(0);
+        for (int ring = 0; ring < rings; ring++) {
+            int v4 = 0;
+            for (List<At<InetAddress>> list : lists) {
+                v4 += list.get(ring).value() instanceof Inet4Address ? 1 : 0;
+            }
+            int v6 = lists.size() - v4;
+            boolean intendedV4 = v4 > v6 || v4 == v6 && lists.getFirst().get(ring).value() instanceof Inet4Address;
+            At<InetAddress> example = null;
+            for (List<At<InetAddress>> list : lists) {
+                if (list.get(ring).value() instanceof Inet4Address == intendedV4) {
+                    example = list.get(ring);
+                    break;
+                }
+            }
+            for (List<At<InetAddress>> list : lists) {
+                At<InetAddress> at = list.get(ring);
+                if (at.value() instanceof Inet4Address != intendedV4) {
+                    String family = intendedV4 ? "IPv4" : "IPv6";
+                    problems.add(at.line(), at.path(), "is " + (intendedV4 ? "IPv6" : "IPv4") + " but ring " + ring
+                            + " is " + family + " (e.g. " + example.path() + " = " + example.value().getHostAddress()
+                            + "); one heartbeat socket speaks one address family",
+                            "write this node's " + family + " address on that network here, or change ring " + ring
+                                    + " to " + (intendedV4 ? "IPv6" : "IPv4") + " on every node");
+                }
+            }
+        }
     }
 
     private static Draft node(YamlNode value, String path, Problems problems) {
         Optional<Section> section = Section.of(value, path, value.line(), problems, NODE_KEYS, NODE_EXAMPLE);
         if (section.isEmpty()) {
-            return new Draft(Optional.empty(), Optional.empty(), Optional.empty());
+            return new Draft(path, value.line(), Optional.empty(), Optional.empty(), Optional.empty());
         }
         Section s = section.get();
         Optional<At<Integer>> id = s.required("id", "id: 1").flatMap(v -> id(v, s.path("id"), problems));
         Optional<At<String>> name = s.required("name", "name: node-1").flatMap(v -> name(v, s.path("name"), problems));
         Optional<List<At<InetAddress>>> addresses = s.required("addresses", "addresses: [198.18.0.1]")
                 .flatMap(v -> addresses(v, s.path("addresses"), s.lineOf("addresses"), problems));
-        return new Draft(id, name, addresses);
+        return new Draft(path, s.lineOf("addresses"), id, name, addresses);
     }
 
     private static Optional<At<Integer>> id(YamlNode value, String path, Problems problems) {

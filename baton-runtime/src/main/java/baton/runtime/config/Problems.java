@@ -30,6 +30,11 @@ final class Problems {
         return found.isEmpty();
     }
 
+    /** How many problems were found so far, including those not kept beyond the limit. */
+    int count() {
+        return found.size() + dropped;
+    }
+
     /** Throws when any problem was found, with the problems sorted by line, ties in finding order. */
     void throwIfAny() throws ConfigException {
         if (found.isEmpty()) {

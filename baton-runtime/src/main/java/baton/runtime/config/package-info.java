@@ -7,10 +7,13 @@
  * cluster:
  *   name: demo                 # required; 1..63 of [a-z0-9-], starting with a letter
  *   keyFile: cluster.key       # required; relative paths resolve against this file's folder
+ *   heartbeatPort: 7410        # optional; UDP port of the heartbeats on every address, 1024..65535
  * nodes:                       # required; 1..32 entries
  *   - id: 1                    # required; 1..32, unique; the node's slot on the quorum disk
  *     name: node-1             # required; 1..63 of [a-z0-9-], unique
- *     addresses: [198.18.0.1]  # required; 1..4 IPv4 or IPv6 literals, unique across all nodes
+ *     addresses: [198.18.0.1]  # required; 1..4 IPv4 or IPv6 literals, unique across all nodes;
+ *                              # heartbeat ring i is every node's i-th address, so every node
+ *                              # lists the same number of addresses, in the same network order
  * quorumDisk:                  # required
  *   primary: /var/lib/baton/quorum.img   # required; file or block device
  *   shadow: /var/lib/baton/shadow.img    # optional; absent: second region of primary

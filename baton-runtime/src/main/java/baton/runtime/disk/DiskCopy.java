@@ -113,11 +113,35 @@ public final class DiskCopy implements AutoCloseable {
 
     /** Reads {@code length} bytes at {@code offset} inside the region. */
     public byte[] read(long offset, int length) throws IOException {
-        ByteBuffer buf = aligned(length);
+        return readInto(aligned(length), offset, length);
+    }
+
+    /** A buffer for {@link #readReusing}, taken while a read uses it. */
+    private final java.util.concurrent.atomic.AtomicReference<ByteBuffer> spare = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /**
+     * Like {@link #read}, but reuses one aligned direct buffer across calls: the node daemon
+     * reads the liveness area every interval, and allocating (and zeroing, and later freeing)
+     * a direct buffer each time was most of an idle daemon's CPU. Concurrent callers get a
+     * fresh buffer.
+     */
+    public byte[] readReusing(long offset, int length) throws IOException {
+        ByteBuffer buf = spare.getAndSet(null);
+        if (buf == null || buf.capacity() < length) {
+            buf = ByteBuffer.allocateDirect(length + DiskLayout.BLOCK_SIZE_BYTES).alignedSlice(DiskLayout.BLOCK_SIZE_BYTES);
+        }
+        try {
+            return readInto(buf, offset, length);
+        } finally {
+            spare.set(buf);
+        }
+    }
+
+    private byte[] readInto(ByteBuffer buf, long offset, int length) throws IOException {
+        buf.clear().limit(length);
         long position = regionOffset + offset;
         while (buf.hasRemaining()) {
-            int n = channel.read(buf, position + buf.position());
-            if (n < 0) {
+            if (channel.read(buf, position + buf.position()) < 0) {
                 throw new IOException("end of " + path + " at offset " + (position + buf.position())
                         + ": the device is smaller than the quorum disk layout");
             }

@@ -12,51 +12,104 @@ import baton.core.liveness.DiskInput;
 import baton.core.liveness.DiskLiveness;
 import baton.core.liveness.ExitReason;
 import baton.core.liveness.Liveness;
+import baton.core.membership.Membership;
+import baton.core.membership.MembershipEvent;
+import baton.core.membership.MembershipInput;
+import baton.core.membership.Verdict;
 import baton.runtime.config.ClusterConfig;
 import baton.runtime.config.NodeConfig;
 import baton.runtime.disk.DiskCopy;
 import baton.runtime.disk.DiskRefusedException;
 import baton.runtime.disk.QuorumDisk;
 import baton.runtime.log.KvLog;
+import baton.runtime.net.HeartbeatService;
+import baton.runtime.net.HeartbeatSink;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The node daemon: one event loop that owns the node's cores and their state; blocking I/O on
- * virtual threads that report back as input records; a ticker that feeds the monotonic clock.
- * Nothing but the loop thread touches a core.
+ * The node daemon: one event loop that owns the node's cores (disk liveness, membership) and
+ * their state; blocking I/O on virtual threads and heartbeats on their own threads, all
+ * reporting back as input records; a ticker that feeds the monotonic clock. Nothing but the
+ * loop thread touches a core.
  *
  * <p>Shutdown: SIGTERM (or {@link #requestLeave}) asks the disk core to leave cleanly: it
  * writes its slot in state "left" to both copies, then the loop ends. The process's exit
  * status says why it stopped ({@link ExitStatus}).
+ *
+ * <p>Rejoin: when the membership core finds that this node was paused or starved for longer
+ * than a peer may be silent, others may have declared it down. It stops its workloads and
+ * starts over with a new incarnation: new cores, a new join, heartbeats with the new
+ * incarnation. Completions of I/O issued by the old cores are recognised by their
+ * generation and dropped.
  */
 public final class NodeDaemon {
-    /** Limit: inputs waiting for the loop. I/O completions block (never drop) when it is full. */
-    static final int INBOX_CAPACITY = 1024;
+    /** Limit: inputs waiting for the loop. Producers block (never drop) when it is full. */
+    static final int INBOX_CAPACITY = 4096;
+    /** How often the status file is rewritten. */
+    static final long STATUS_EVERY_NANOS = 500_000_000L;
+
+    /** What enters the loop. */
+    private sealed interface Input {
+        record Tick(long nowNanos, long wallMillis) implements Input {}
+
+        /** A disk completion of the cores of {@code generation}. */
+        record Disk(int generation, DiskInput input) implements Input {}
+
+        record Net(MembershipInput input) implements Input {}
+
+        record Leave(long nowNanos, long wallMillis) implements Input {}
+    }
 
     private final ClusterConfig config;
     private final NodeConfig node;
     private final KvLog log;
     private final QuorumDisk disk;
-    private final DiskLiveness core;
+    private final DiskHeader header;
+    private final SlotCodec codec;
+    private final ClusterKey key;
     private final WorkloadStopper workloads;
-    private final BlockingQueue<DiskInput> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
+    private final RunDir runDir;
+    private final BlockingQueue<Input> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final DiskIoStats stats = new DiskIoStats();
+    private final AtomicBoolean statusWriting = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong droppedInputs = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean running = true;
     private volatile int exitStatus = ExitStatus.FAILURE;
 
-    private NodeDaemon(ClusterConfig config, NodeConfig node, KvLog log, QuorumDisk disk, DiskLiveness core,
-                       WorkloadStopper workloads) {
+    // Owned by the loop thread.
+    private int generation;
+    private long incarnation;
+    private DiskLiveness diskCore;
+    private Membership membership;
+    private HeartbeatService heartbeats;
+    private long lastStatusNanos;
+
+    private NodeDaemon(ClusterConfig config, NodeConfig node, KvLog log, QuorumDisk disk, DiskHeader header,
+                       SlotCodec codec, ClusterKey key, long incarnation, WorkloadStopper workloads, RunDir runDir) {
         this.config = config;
         this.node = node;
         this.log = log;
         this.disk = disk;
-        this.core = core;
+        this.header = header;
+        this.codec = codec;
+        this.key = key;
+        this.incarnation = incarnation;
         this.workloads = workloads;
+        this.runDir = runDir;
+        newCores();
+    }
+
+    private void newCores() {
+        generation++;
+        diskCore = new DiskLiveness(node.id(), header, codec, config.timeouts(), incarnation, config.maxNodeId());
+        membership = new Membership(node.id(), config.maxNodeId(), node.addresses().size(), config.timeouts());
     }
 
     /**
@@ -64,7 +117,7 @@ public final class NodeDaemon {
      * carrying the exit status when the node must not start.
      */
     public static NodeDaemon prepare(ClusterConfig config, NodeConfig node, ClusterKey key, KvLog log,
-                                     WorkloadStopper workloads) throws StartFailure {
+                                     WorkloadStopper workloads, RunDir runDir) throws StartFailure {
         QuorumDisk disk;
         QuorumDisk.Verified verified;
         try {
@@ -101,12 +154,11 @@ public final class NodeDaemon {
         SlotCodec codec = new SlotCodec(header.clusterId(), key);
         long previous = previousIncarnation(disk, codec, node.id());
         long incarnation = DiskLiveness.nextIncarnation(previous, System.currentTimeMillis());
-        DiskLiveness core = new DiskLiveness(node.id(), header, codec, config.timeouts(), incarnation,
-                config.maxNodeId());
         log.info("event=starting id=" + node.id() + " incarnation=" + incarnation + " cluster=" + config.clusterName()
-                + " disk-interval-ms=" + config.timeouts().diskIntervalMillis() + " disk-timeout-ms="
-                + config.timeouts().diskTimeoutMillis());
-        return new NodeDaemon(config, node, log, disk, core, workloads);
+                + " rings=" + node.addresses().size() + " disk-interval-ms=" + config.timeouts().diskIntervalMillis()
+                + " disk-timeout-ms=" + config.timeouts().diskTimeoutMillis() + " network-timeout-ms="
+                + config.timeouts().networkTimeoutMillis());
+        return new NodeDaemon(config, node, log, disk, header, codec, key, incarnation, workloads, runDir);
     }
 
     /** The highest incarnation found in this node's slot on either copy, or 0. */
@@ -133,19 +185,23 @@ public final class NodeDaemon {
     public int run() {
         Thread ticker = Thread.ofVirtual().name("baton-ticker").start(this::tick);
         try {
+            if (runDir != null) {
+                runDir.writePid(node.name(), ProcessHandle.current().pid());
+            }
+            heartbeats = new HeartbeatService(config, node, header.clusterId(), key, incarnation, new Sink());
+            heartbeats.start();
             while (running) {
-                DiskInput in = inbox.poll(1, TimeUnit.SECONDS);
-                if (in == null) {
-                    continue;
-                }
-                account(in);
-                for (DiskEffect e : core.step(in)) {
-                    perform(e);
+                Input in = inbox.poll(1, TimeUnit.SECONDS);
+                if (in != null) {
+                    handle(in);
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             log.error("event=loop-interrupted");
+        } catch (IOException e) {
+            log.error("event=start-failed error=" + KvLog.q(e));
+            exitStatus = ExitStatus.FAILURE;
         } catch (RuntimeException e) {
             // A broken invariant: fail loudly and let the cluster treat this node as failed.
             log.error("event=invariant-broken error=" + KvLog.q(e));
@@ -154,18 +210,94 @@ public final class NodeDaemon {
         } finally {
             running = false;
             ticker.interrupt();
+            if (heartbeats != null) {
+                heartbeats.close();
+            }
             disk.close();
+            if (runDir != null) {
+                try {
+                    Files.deleteIfExists(runDir.pidFile(node.name()));
+                    Files.deleteIfExists(runDir.statusFile(node.name()));
+                } catch (IOException ignored) {
+                    // the folder is only for local commands; a stale file names a dead pid
+                }
+            }
             stopped.countDown();
         }
         return exitStatus;
     }
 
-    public DiskIoStats stats() {
-        return stats;
+    private void handle(Input in) {
+        switch (in) {
+            case Input.Tick t -> {
+                diskStep(new DiskInput.Tick(t.nowNanos(), t.wallMillis()));
+                membershipStep(new MembershipInput.Tick(t.nowNanos()));
+                if (t.nowNanos() - lastStatusNanos >= STATUS_EVERY_NANOS) {
+                    lastStatusNanos = t.nowNanos();
+                    writeStatus();
+                }
+            }
+            case Input.Disk d -> {
+                if (d.generation() != generation) {
+                    return; // issued by cores this node has replaced (it rejoined)
+                }
+                account(d.input());
+                diskStep(d.input());
+                if (d.input() instanceof DiskInput.ReadDone) {
+                    for (DiskLiveness.NodeView v : diskCore.view()) {
+                        if (v.nodeId() != node.id() && running) {
+                            membershipStep(new MembershipInput.Disk(d.input().nowNanos(), v.nodeId(), v.liveness(),
+                                    v.unchangedForNanos(), v.slot() == null ? 0 : v.slot().incarnation(), v.evidence()));
+                        }
+                    }
+                }
+            }
+            case Input.Net n -> membershipStep(n.input());
+            case Input.Leave l -> diskStep(new DiskInput.LeaveRequested(l.nowNanos(), l.wallMillis()));
+        }
     }
 
-    public DiskLiveness.Stats coreStats() {
-        return core.stats();
+    private void diskStep(DiskInput in) {
+        for (DiskEffect e : diskCore.step(in)) {
+            perform(e);
+        }
+    }
+
+    private void membershipStep(MembershipInput in) {
+        for (MembershipEvent e : membership.step(in)) {
+            if (e instanceof MembershipEvent.VerdictChanged && heartbeats != null) {
+                heartbeats.setHeldDown(membership.downBitmap());
+            }
+            switch (e) {
+                case MembershipEvent.VerdictChanged c -> {
+                    String name = config.node(c.peer()).map(NodeConfig::name).orElse("?");
+                    String fields = c.fields().replace("node-id=" + c.peer(), "peer=" + name + " peer-id=" + c.peer());
+                    boolean alarm = c.to().alarm();
+                    log.line(alarm ? KvLog.Level.WARN : KvLog.Level.INFO,
+                            fields + (alarm ? " alarm=" + c.to().label() : ""));
+                }
+                case MembershipEvent.SelfPaused p -> rejoin(p.fields());
+                case MembershipEvent.DeclaredDown d -> rejoin(d.fields());
+            }
+        }
+    }
+
+    /** This node was silent long enough to have been declared down: start over as a new incarnation. */
+    private void rejoin(String why) {
+        log.warn(why + " action=rejoin note=" + KvLog.q("others may have declared this node down;"
+                + " it stops its workloads and rejoins with a new incarnation"));
+        int n = workloads.stopAll("paused past the timeouts");
+        log.warn("event=workloads-stopped count=" + n + " reason=self-paused");
+        incarnation = DiskLiveness.nextIncarnation(incarnation, System.currentTimeMillis());
+        newCores();
+        heartbeats.setIncarnation(incarnation);
+        heartbeats.setHeldDown(0);
+        log.info("event=rejoining incarnation=" + incarnation);
+        diskStep(new DiskInput.Tick(System.nanoTime(), System.currentTimeMillis()));
+    }
+
+    public DiskIoStats stats() {
+        return stats;
     }
 
     private void account(DiskInput in) {
@@ -193,7 +325,7 @@ public final class NodeDaemon {
     /** Asks the node to leave cleanly (SIGTERM, {@code baton node leave}); waits at most {@code timeoutMillis}. */
     public boolean requestLeave(long timeoutMillis) {
         if (running) {
-            inbox.offer(new DiskInput.LeaveRequested(System.nanoTime(), System.currentTimeMillis()));
+            offer(new Input.Leave(System.nanoTime(), System.currentTimeMillis()));
         }
         try {
             return stopped.await(timeoutMillis, TimeUnit.MILLISECONDS);
@@ -204,10 +336,10 @@ public final class NodeDaemon {
     }
 
     private void tick() {
-        long tickMillis = Math.max(5, config.timeouts().diskIntervalMillis() / 10);
+        long tickMillis = Math.max(5, Math.min(config.timeouts().diskIntervalMillis(), config.timeouts().heartbeatIntervalMillis()) / 5);
         try {
             while (running) {
-                inbox.put(new DiskInput.Tick(System.nanoTime(), System.currentTimeMillis()));
+                inbox.put(new Input.Tick(System.nanoTime(), System.currentTimeMillis()));
                 Thread.sleep(tickMillis);
             }
         } catch (InterruptedException e) {
@@ -216,11 +348,12 @@ public final class NodeDaemon {
     }
 
     private void perform(DiskEffect e) {
+        int gen = generation;
         switch (e) {
             case DiskEffect.WriteSlot w -> {
                 stats.record(() -> stats.issued(w.cycle(), System.nanoTime()));
                 io(w.copy(), "write", d -> d.write(DiskLayout.slotOffsetBytes(node.id()), w.block()),
-                        err -> new DiskInput.WriteDone(System.nanoTime(), w.copy(), w.cycle(), err));
+                        err -> new Input.Disk(gen, new DiskInput.WriteDone(System.nanoTime(), w.copy(), w.cycle(), err)));
             }
             case DiskEffect.ReadArea r -> {
                 stats.record(() -> stats.issued(r.cycle(), System.nanoTime()));
@@ -232,18 +365,18 @@ public final class NodeDaemon {
                         err = "copy could not be opened";
                     } else {
                         try {
-                            area = d.read(0, DiskLayout.LIVENESS_AREA_BYTES);
+                            area = d.readReusing(0, r.bytes());
                         } catch (IOException | RuntimeException x) {
                             err = String.valueOf(x.getMessage());
                         }
                     }
-                    deliver(new DiskInput.ReadDone(System.nanoTime(), r.copy(), r.cycle(), area, err));
+                    offer(new Input.Disk(gen, new DiskInput.ReadDone(System.nanoTime(), r.copy(), r.cycle(), area, err)));
                 });
             }
             case DiskEffect.RepairSlot r -> {
                 log.warn("event=slot-repair copy=" + r.copy().label() + " slot-of=" + r.nodeId() + " reason=" + KvLog.q(r.reason()));
                 io(r.copy(), "repair", d -> d.write(DiskLayout.slotOffsetBytes(r.nodeId()), r.block()),
-                        err -> new DiskInput.RepairDone(System.nanoTime(), r.copy(), r.nodeId(), err));
+                        err -> new Input.Disk(gen, new DiskInput.RepairDone(System.nanoTime(), r.copy(), r.nodeId(), err)));
             }
             case DiskEffect.Report r -> report(r.event());
             case DiskEffect.Exit x -> {
@@ -280,11 +413,28 @@ public final class NodeDaemon {
         log.line(bad ? KvLog.Level.WARN : KvLog.Level.INFO, fields);
     }
 
+    /** Hands the current view to a virtual thread that replaces the status file; one write at a time. */
+    private void writeStatus() {
+        if (runDir == null || !statusWriting.compareAndSet(false, true)) {
+            return;
+        }
+        String json = StatusJson.render(config, node, incarnation, diskCore, membership, System.currentTimeMillis());
+        Thread.ofVirtual().name("baton-status").start(() -> {
+            try {
+                RunDir.replace(runDir.statusFile(node.name()), json);
+            } catch (IOException e) {
+                // Status for local commands only; the next write tries again.
+            } finally {
+                statusWriting.set(false);
+            }
+        });
+    }
+
     private interface DiskOp {
         void run(DiskCopy d) throws IOException;
     }
 
-    private void io(Copy c, String what, DiskOp op, java.util.function.Function<String, DiskInput> done) {
+    private void io(Copy c, String what, DiskOp op, java.util.function.Function<String, Input> done) {
         DiskCopy d = disk.copy(c);
         Thread.ofVirtual().name("baton-disk-" + what).start(() -> {
             String err = null;
@@ -297,11 +447,11 @@ public final class NodeDaemon {
                     err = String.valueOf(x.getMessage());
                 }
             }
-            deliver(done.apply(err));
+            offer(done.apply(err));
         });
     }
 
-    private void deliver(DiskInput in) {
+    private void offer(Input in) {
         try {
             while (running && !inbox.offer(in, 100, TimeUnit.MILLISECONDS)) {
                 // The loop is behind; completions wait rather than vanish.
@@ -309,6 +459,35 @@ public final class NodeDaemon {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * For heartbeat threads, which must never block (a blocked send thread silences this node):
+     * when the inbox is full the report is dropped and counted.
+     */
+    private void offerNow(Input in) {
+        if (!inbox.offer(in)) {
+            droppedInputs.incrementAndGet();
+        }
+    }
+
+    /** Heartbeat threads report here; their reports become loop inputs. */
+    private final class Sink implements HeartbeatSink {
+        @Override
+        public void heard(long nowNanos, int ring, int senderId, long senderIncarnation, long seq, int heldDown) {
+            boolean saysSelfDown = (heldDown & (1 << (node.id() - 1))) != 0;
+            offerNow(new Input.Net(new MembershipInput.Heard(nowNanos, ring, senderId, senderIncarnation, saysSelfDown)));
+        }
+
+        @Override
+        public void selfLate(long nowNanos, long latenessNanos) {
+            offerNow(new Input.Net(new MembershipInput.SelfLate(nowNanos, latenessNanos)));
+        }
+    }
+
+    /** The verdict of this node about {@code peer}, for tests and status. Loop thread only. */
+    Verdict verdict(int peer) {
+        return membership.verdict(peer);
     }
 
     /** A reason not to start, with the exit status and the log line. */

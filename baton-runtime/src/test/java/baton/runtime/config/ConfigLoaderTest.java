@@ -26,6 +26,7 @@ class ConfigLoaderTest {
                 name: node-7
                 addresses:
                   - 198.18.0.7
+                  - 'fd00::7'
             quorumDisk:
               primary: /dev/disk/by-id/quorum-a
               shadow: ../baton-shadow/shadow.img
@@ -56,7 +57,8 @@ class ConfigLoaderTest {
         assertThat(config.nodes()).containsExactly(
                 new NodeConfig(1, "node-1", List.of(InetAddress.ofLiteral("198.18.0.1"),
                         InetAddress.ofLiteral("fd00::1"))),
-                new NodeConfig(7, "node-7", List.of(InetAddress.ofLiteral("198.18.0.7"))));
+                new NodeConfig(7, "node-7", List.of(InetAddress.ofLiteral("198.18.0.7"),
+                        InetAddress.ofLiteral("fd00::7"))));
         assertThat(config.quorumDisk().primary()).isEqualTo(Path.of("/dev/disk/by-id/quorum-a"));
         assertThat(config.quorumDisk().shadow()).isEqualTo(Path.of("/etc/baton-shadow/shadow.img"));
         assertThat(config.quorumDisk().singlePath()).isFalse();

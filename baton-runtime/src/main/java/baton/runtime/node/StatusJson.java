@@ -1,0 +1,46 @@
+package baton.runtime.node;
+
+import baton.core.liveness.DiskLiveness;
+import baton.core.membership.Membership;
+import baton.runtime.config.ClusterConfig;
+import baton.runtime.config.NodeConfig;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** The node daemon's view of the cluster as JSON: what {@code baton status} shows for a running node. */
+public final class StatusJson {
+    private StatusJson() {}
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
+                         long nowEpochMillis) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("cluster", config.clusterName());
+        root.put("node", self.name());
+        root.put("nodeId", self.id());
+        root.put("incarnation", incarnation);
+        root.put("phase", disk.phase().name().toLowerCase(java.util.Locale.ROOT));
+        root.put("writtenEpochMillis", nowEpochMillis);
+        DiskLiveness.Stats s = disk.stats();
+        ObjectNode copies = root.putObject("quorumDisk");
+        copies.put("primary", s.primaryHealthy() ? "ok" : "failing");
+        copies.put("shadow", s.shadowHealthy() ? "ok" : "failing");
+        copies.put("repairs", s.repairs());
+        ArrayNode nodes = root.putArray("nodes");
+        for (DiskLiveness.NodeView v : disk.view()) {
+            ObjectNode n = nodes.addObject();
+            n.put("id", v.nodeId());
+            n.put("name", config.node(v.nodeId()).map(NodeConfig::name).orElse(null));
+            n.put("verdict", membership.verdict(v.nodeId()).label());
+            n.put("evidence", membership.evidence(v.nodeId()));
+            n.put("disk", v.liveness().label());
+            if (v.slot() != null) {
+                n.put("slotIncarnation", v.slot().incarnation());
+                n.put("counter", Long.toUnsignedString(v.slot().counter()));
+            }
+        }
+        return root.toString() + "\n";
+    }
+}
