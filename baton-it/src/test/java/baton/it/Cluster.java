@@ -71,6 +71,24 @@ final class Cluster implements AutoCloseable {
         return cluster.baton(id, args);
     }
 
+    /** Waits until node {@code id}'s log has a line matching {@code regex}. */
+    boolean awaitPattern(int id, String regex) {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(regex);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (p.matcher(daemon(id).log()).find()) {
+                return true;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
     static List<String> java(String... args) {
         return LabCluster.java(args);
     }

@@ -35,30 +35,12 @@ class MembershipIT {
         }
     }
 
-    /** Waits until node {@code reader}'s log has a line matching {@code regex}. */
-    static boolean awaitPattern(Cluster c, int reader, String regex) {
-        java.util.regex.Pattern p = java.util.regex.Pattern.compile(regex);
-        long deadline = System.nanoTime() + Cluster.WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (p.matcher(c.daemon(reader).log()).find()) {
-                return true;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return false;
-    }
-
     @Test
     void aKilledNodeIsDownOnTheSurvivorsWithItsEvidence() throws Exception {
         try (Cluster c = cluster(3)) {
             c.daemon(3).kill9();
             for (int survivor = 1; survivor <= 2; survivor++) {
-                assertThat(awaitPattern(c, survivor, "peer=node-3 peer-id=3 from=[a-z-]+ to=down evidence=\"slot stale [0-9.]+ s,"
+                assertThat(c.awaitPattern(survivor, "peer=node-3 peer-id=3 from=[a-z-]+ to=down evidence=\"slot stale [0-9.]+ s,"
                         + " no heartbeat on any ring for [0-9.]+ s \\(ring0 [0-9.]+ s ago\\), own ticks on time\" alarm=down"))
                         .as(c.daemon(survivor).log()).isTrue();
             }
@@ -72,13 +54,13 @@ class MembershipIT {
     void aNodeHungPastTheTimeoutsIsDownThenRejoinsWithANewIncarnation() throws Exception {
         try (Cluster c = cluster(3)) {
             c.daemon(3).sigstop();
-            assertThat(awaitPattern(c, 1, "peer=node-3 peer-id=3 from=[a-z-]+ to=down ")).as(c.daemon(1).log()).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-3 peer-id=3 from=[a-z-]+ to=down ")).as(c.daemon(1).log()).isTrue();
             c.daemon(3).sigcont();
             assertThat(c.daemon(3).awaitLog("action=rejoin", Cluster.WAIT)).as(c.daemon(3).log()).isTrue();
             assertThat(c.daemon(3).log()).containsPattern("event=(self-paused|declared-down)");
             assertThat(c.daemon(3).awaitLog("event=rejoining incarnation=", Cluster.WAIT)).isTrue();
-            assertThat(awaitPattern(c, 1, "peer=node-3 peer-id=3 from=down to=(up|suspect|disk-lost) ")).as(c.daemon(1).log()).isTrue();
-            assertThat(awaitPattern(c, 1, "peer=node-3 peer-id=3 from=[a-z-]+ to=up ")).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-3 peer-id=3 from=down to=(up|suspect|disk-lost) ")).as(c.daemon(1).log()).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-3 peer-id=3 from=[a-z-]+ to=up ")).isTrue();
             assertThat(c.daemon(3).isAlive()).isTrue();
         }
     }
@@ -87,14 +69,14 @@ class MembershipIT {
     void aPulledCableIsNetworkLostOnBothSidesAndNeverDown() throws Exception {
         try (Cluster c = cluster(3)) {
             c.host(3).linkDown();
-            assertThat(awaitPattern(c, 1, "peer=node-3 peer-id=3 from=[a-z-]+ to=network-lost ")).as(c.daemon(1).log()).isTrue();
-            assertThat(awaitPattern(c, 3, "peer=node-1 peer-id=1 from=[a-z-]+ to=network-lost ")).as(c.daemon(3).log()).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-3 peer-id=3 from=[a-z-]+ to=network-lost ")).as(c.daemon(1).log()).isTrue();
+            assertThat(c.awaitPattern(3, "peer=node-1 peer-id=1 from=[a-z-]+ to=network-lost ")).as(c.daemon(3).log()).isTrue();
             Thread.sleep(3_000); // well past both timeouts: still not down
             for (int i = 1; i <= 3; i++) {
                 assertThat(c.daemon(i).log()).as("node-%d", i).doesNotContain("to=down");
             }
             c.host(3).linkUp();
-            assertThat(awaitPattern(c, 1, "peer=node-3 peer-id=3 from=network-lost to=(up|suspect) ")).as(c.daemon(1).log()).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-3 peer-id=3 from=network-lost to=(up|suspect) ")).as(c.daemon(1).log()).isTrue();
         }
     }
 
@@ -102,11 +84,11 @@ class MembershipIT {
     void aRestartedNodeRejoins() throws Exception {
         try (Cluster c = cluster(3)) {
             c.daemon(2).kill9();
-            assertThat(awaitPattern(c, 1, "peer=node-2 peer-id=2 from=[a-z-]+ to=down ")).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-2 peer-id=2 from=[a-z-]+ to=down ")).isTrue();
             c.start(2);
             assertThat(c.daemon(2).awaitLog("event=joined", Cluster.WAIT)).isTrue();
-            assertThat(awaitPattern(c, 1, "peer=node-2 peer-id=2 from=down to=[a-z-]+ ")).as(c.daemon(1).log()).isTrue();
-            assertThat(awaitPattern(c, 3, "peer=node-2 peer-id=2 from=[a-z-]+ to=up ")).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-2 peer-id=2 from=down to=[a-z-]+ ")).as(c.daemon(1).log()).isTrue();
+            assertThat(c.awaitPattern(3, "peer=node-2 peer-id=2 from=[a-z-]+ to=up ")).isTrue();
         }
     }
 
@@ -114,8 +96,8 @@ class MembershipIT {
     void twoNodesWithTheNetworkCutButTheDiskSharedDeclareNeitherDown() throws Exception {
         try (Cluster c = cluster(2)) {
             c.host(2).linkDown();
-            assertThat(awaitPattern(c, 1, "peer=node-2 peer-id=2 from=[a-z-]+ to=network-lost ")).isTrue();
-            assertThat(awaitPattern(c, 2, "peer=node-1 peer-id=1 from=[a-z-]+ to=network-lost ")).isTrue();
+            assertThat(c.awaitPattern(1, "peer=node-2 peer-id=2 from=[a-z-]+ to=network-lost ")).isTrue();
+            assertThat(c.awaitPattern(2, "peer=node-1 peer-id=1 from=[a-z-]+ to=network-lost ")).isTrue();
             Thread.sleep(5_000);
             assertThat(c.daemon(1).log()).doesNotContain("to=down");
             assertThat(c.daemon(2).log()).doesNotContain("to=down");

@@ -371,7 +371,7 @@ public final class ClusterWorld {
                             readerReadOk[n.id][rd.copy().ordinal()] = now;
                         }
                         diskStep(n, in);
-                        if (in instanceof DiskInput.ReadDone && n.running()) {
+                        if (in instanceof DiskInput.ReadDone && n.running() && n.disk.phase() == DiskLiveness.Phase.MEMBER) {
                             for (DiskLiveness.NodeView v : n.disk.view()) {
                                 if (v.nodeId() != n.id) {
                                     membershipStep(n, new MembershipInput.Disk(n.local(now), v.nodeId(), v.liveness(),

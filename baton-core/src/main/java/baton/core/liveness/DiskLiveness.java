@@ -418,7 +418,8 @@ public final class DiskLiveness {
         for (Copy c : Copy.values()) {
             CopyState s = copies[c.ordinal()];
             boolean healthy = s.problem() == null;
-            if (healthy != s.reportedHealthy && (phase == Phase.MEMBER || !healthy)) {
+            // While joining, the join's own outcome reports the copies (a refusal names both).
+            if (healthy != s.reportedHealthy && phase == Phase.MEMBER) {
                 s.reportedHealthy = healthy;
                 out.add(new DiskEffect.Report(new DiskEvent.CopyHealth(c, healthy,
                         healthy ? "working again" : s.problem(), degraded())));

@@ -216,8 +216,9 @@ public final class Membership {
         }
         if (v != verdict[p]) {
             Verdict from = verdict[p];
+            String why = describe(p, now); // before the change: the evidence that led to it
             verdict[p] = v;
-            out.add(new MembershipEvent.VerdictChanged(p, from, v, describe(p, now)));
+            out.add(new MembershipEvent.VerdictChanged(p, from, v, why));
         }
     }
 

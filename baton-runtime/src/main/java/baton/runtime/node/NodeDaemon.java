@@ -243,7 +243,9 @@ public final class NodeDaemon {
                 }
                 account(d.input());
                 diskStep(d.input());
-                if (d.input() instanceof DiskInput.ReadDone) {
+                // Membership hears from the disk only once this node has joined: before that, a
+                // slow first read (a JVM still starting) says nothing about the others.
+                if (d.input() instanceof DiskInput.ReadDone && diskCore.phase() == DiskLiveness.Phase.MEMBER) {
                     for (DiskLiveness.NodeView v : diskCore.view()) {
                         if (v.nodeId() != node.id() && running) {
                             membershipStep(new MembershipInput.Disk(d.input().nowNanos(), v.nodeId(), v.liveness(),
