@@ -69,6 +69,64 @@ public record Timeouts(long diskIntervalMillis, int missedDiskIntervals, long he
         return joinTimeoutMillis() * 1_000_000L;
     }
 
+    // The coordinator lease (docs/coordinator-lease.md has the timeline).
+
+    /**
+     * The bound on how much faster or slower than real time any node's monotonic clock may
+     * run, in parts per million: 1 %. Crystal oscillators drift by tens of ppm and NTP slews by
+     * at most 500 ppm; 1 % also covers a VM whose clock is steered hard. The lease's safety
+     * margin is derived from it.
+     */
+    public static long clockRateErrorPpm() {
+        return 10_000;
+    }
+
+    /** The holder renews its lease every disk interval I. */
+    public long leaseRenewMillis() {
+        return diskIntervalMillis;
+    }
+
+    /**
+     * L = 4 x T: how long another node must have seen the holder's block unchanged, on its own
+     * clock, before it may take the lease over. Long enough that a holder survives a renewal
+     * that fails outright (both I/O timeouts) followed by a slow one; short enough that a dead
+     * coordinator is replaced within a few seconds (3.2 s by default).
+     */
+    public long leaseTimeoutMillis() {
+        return 4 * diskTimeoutMillis();
+    }
+
+    /**
+     * What the drift bound costs: L x 2 x 1 %, rounded up, plus 1 ms for rounding between
+     * clocks. A holder's D of its own time lasts at most D / (1 - e) of real time, another
+     * node's L at least L / (1 + e); D <= L (1 - e) / (1 + e) makes the first end before the
+     * second, and L - L x 2e is below that for every e < 1.
+     */
+    public long leaseSafetyMarginMillis() {
+        long ppm = 2 * clockRateErrorPpm();
+        return (leaseTimeoutMillis() * ppm + 999_999) / 1_000_000 + 1;
+    }
+
+    /**
+     * D = L - margin: how long one successful renewal lets the holder believe it holds the
+     * lease, counted on its own clock from the moment it issued the renewal's write.
+     */
+    public long leaseHoldMillis() {
+        return leaseTimeoutMillis() - leaseSafetyMarginMillis();
+    }
+
+    public long leaseRenewNanos() {
+        return leaseRenewMillis() * 1_000_000L;
+    }
+
+    public long leaseTimeoutNanos() {
+        return leaseTimeoutMillis() * 1_000_000L;
+    }
+
+    public long leaseHoldNanos() {
+        return leaseHoldMillis() * 1_000_000L;
+    }
+
     /**
      * The orderings that safety and liveness need, as messages naming what is wrong;
      * empty when all hold. Checked when the configuration is loaded and in a test.

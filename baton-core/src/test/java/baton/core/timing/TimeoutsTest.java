@@ -38,4 +38,40 @@ class TimeoutsTest {
         assertThat(new Timeouts(200, 2, 100, 8).violations()).singleElement().asString().contains("missedDiskIntervals");
         assertThat(new Timeouts(200, 4, 100, 1).violations()).singleElement().asString().contains("missedHeartbeats");
     }
+
+    @Test
+    void leaseDefaults() {
+        Timeouts t = Timeouts.DEFAULTS;
+        assertThat(t.leaseRenewMillis()).isEqualTo(200);
+        assertThat(t.leaseTimeoutMillis()).isEqualTo(3200);
+        assertThat(t.leaseSafetyMarginMillis()).isEqualTo(65);
+        assertThat(t.leaseHoldMillis()).isEqualTo(3135);
+        assertThat(Timeouts.clockRateErrorPpm()).isEqualTo(10_000);
+    }
+
+    /** The orderings of docs/coordinator-lease.md, over the whole valid range of the base values. */
+    @Test
+    void leaseOrderingsHoldForEveryValidCombination() {
+        double e = Timeouts.clockRateErrorPpm() / 1e6;
+        for (long interval = 10; interval <= 60_000; interval = interval < 100 ? interval + 1 : interval * 11 / 10) {
+            for (int missed = 3; missed <= 100; missed++) {
+                Timeouts t = new Timeouts(interval, missed, 100, 8);
+                assertThat(t.violations()).isEmpty();
+                long l = t.leaseTimeoutMillis();
+                long d = t.leaseHoldMillis();
+                // Safety: the holder's hold time, on a clock running 1 % slow, ends before another
+                // node's lease timeout, on a clock running 1 % fast, can have passed.
+                assertThat(d / (1 - e)).as("I=%d missed=%d", interval, missed).isLessThan(l / (1 + e));
+                assertThat(t.leaseSafetyMarginMillis()).isPositive();
+                assertThat(t.leaseHoldNanos()).isEqualTo(d * 1_000_000L);
+                // Stability: after a renewal, the holder survives the next attempt failing outright
+                // (its write and its read each timing out) and a slow one after it.
+                assertThat(d).isGreaterThan(t.leaseRenewMillis() + 2 * (2 * t.ioTimeoutMillis()));
+                // A renewal that succeeds at all succeeds well within the hold time.
+                assertThat(2 * t.ioTimeoutMillis()).isLessThan(d);
+                // The renewal interval leaves room for many renewals per lease timeout.
+                assertThat(l / t.leaseRenewMillis()).isGreaterThanOrEqualTo(12);
+            }
+        }
+    }
 }
