@@ -92,7 +92,11 @@ final class StatusCommand implements Callable<Integer> {
         b.append("cluster ").append(v.path("cluster").asText()).append("   as seen by ").append(v.path("node").asText())
                 .append(" (incarnation ").append(v.path("incarnation").asLong()).append(", ").append(v.path("phase").asText())
                 .append(")   quorum disk: primary ").append(v.path("quorumDisk").path("primary").asText())
-                .append(", shadow ").append(v.path("quorumDisk").path("shadow").asText()).append("\n\n");
+                .append(", shadow ").append(v.path("quorumDisk").path("shadow").asText()).append("\n");
+        JsonNode co = v.path("coordinator");
+        b.append("coordinator: ").append(co.has("holder") ? co.path("holder").asText() + " (generation "
+                + co.path("generation").asLong() + ")" : "none known").append("; this node is ")
+                .append(co.path("role").asText()).append("\n\n");
         Table t = new Table("NODE", "ID", "VERDICT", "DISK", "EVIDENCE");
         for (JsonNode n : v.path("nodes")) {
             t.row(n.path("name").asText("-"), n.path("id").asInt(), n.path("verdict").asText(), n.path("disk").asText(),

@@ -5,6 +5,9 @@ import baton.core.disk.Copy;
 import baton.core.disk.DiskHeader;
 import baton.core.disk.DiskLayout;
 import baton.core.disk.SlotCodec;
+import baton.core.lease.CoordinatorLease;
+import baton.core.lease.LeaseEffect;
+import baton.core.lease.LeaseInput;
 import baton.core.liveness.DiskEffect;
 import baton.core.liveness.DiskInput;
 import baton.core.liveness.DiskLiveness;
@@ -42,6 +45,7 @@ public final class ClusterWorld {
         final long offset;
         DiskLiveness disk;
         Membership membership;
+        CoordinatorLease lease;
         int generation;
         long incarnation;
         boolean crashed;
@@ -91,10 +95,15 @@ public final class ClusterWorld {
         }
     }
 
-    private enum Kind { TICK, BEAT, DELIVER, DISK, RESUME }
+    private enum Kind { TICK, BEAT, DELIVER, DISK, RESUME, LEASE }
 
     private record Pending(long at, long seq, Kind kind, Node node, int generation, DiskInput disk,
-                           int ring, Node from, long fromIncarnation, boolean saysDown) {}
+                           int ring, Node from, long fromIncarnation, boolean saysDown, LeaseInput lease) {
+        Pending(long at, long seq, Kind kind, Node node, int generation, DiskInput disk, int ring, Node from,
+                long fromIncarnation, boolean saysDown) {
+            this(at, seq, kind, node, generation, disk, ring, from, fromIncarnation, saysDown, null);
+        }
+    }
 
     private final long seed;
     private final Random random;
@@ -102,6 +111,8 @@ public final class ClusterWorld {
     private final int rings;
     private final DiskHeader header;
     private final SlotCodec codec;
+    private final ClusterKey leaseKey;
+    private long highestGeneration;
     private final SimDisk disk;
     private final List<Node> nodes = new ArrayList<>();
     private final PriorityQueue<Pending> queue = new PriorityQueue<>(
@@ -139,6 +150,7 @@ public final class ClusterWorld {
         this.header = new DiskHeader(DiskLayout.FORMAT_VERSION, Copy.PRIMARY, new UUID(random.nextLong(), random.nextLong()),
                 "sim", DiskLayout.BLOCK_SIZE_BYTES, nodeCount, DiskLayout.REGION_BLOCKS, 0, k.fingerprint());
         this.codec = new SlotCodec(header.clusterId(), k);
+        this.leaseKey = k;
         this.disk = new SimDisk(header);
         for (int id = 1; id <= nodeCount; id++) {
             double rate = 1 + (random.nextDouble() * 2 - 1) * maxDrift;
@@ -279,6 +291,25 @@ public final class ClusterWorld {
     private void releaseHung(int id, Copy copy) {
         List<Pending> keep = new ArrayList<>();
         for (Pending p : hung) {
+            if (p.lease != null) {
+                Copy c = switch (p.lease) {
+                    case LeaseInput.ReadDone r -> r.copy();
+                    case LeaseInput.WriteDone w -> w.copy();
+                    case LeaseInput.Tick t -> null;
+                    case LeaseInput.Resign r -> null;
+                };
+                if (p.node.id != id || c != copy) {
+                    keep.add(p);
+                    continue;
+                }
+                LeaseInput failed = switch (p.lease) {
+                    case LeaseInput.ReadDone r -> new LeaseInput.ReadDone(0, r.copy(), r.ioId(), null, "EIO after a hang (simulated)");
+                    case LeaseInput.WriteDone w -> new LeaseInput.WriteDone(0, w.copy(), w.ioId(), "EIO after a hang (simulated)");
+                    default -> p.lease;
+                };
+                schedule(new Pending(now + 1, seq++, Kind.LEASE, p.node, p.generation, null, 0, null, 0, false, failed));
+                continue;
+            }
             boolean mine = p.node.id == id && switch (p.disk) {
                 case DiskInput.WriteDone w -> w.copy() == copy;
                 case DiskInput.ReadDone r -> r.copy() == copy;
@@ -345,13 +376,16 @@ public final class ClusterWorld {
                 continue;
             }
             if (p.kind != Kind.RESUME && n.paused()) {
-                schedule(new Pending(n.pausedUntil, seq++, p.kind, n, p.generation, p.disk, p.ring, p.from, p.fromIncarnation, p.saysDown));
+                schedule(new Pending(n.pausedUntil, seq++, p.kind, n, p.generation, p.disk, p.ring, p.from, p.fromIncarnation, p.saysDown, p.lease));
                 continue;
             }
             switch (p.kind) {
                 case TICK -> {
                     diskStep(n, new DiskInput.Tick(n.local(now), now / MS));
                     membershipStep(n, new MembershipInput.Tick(n.local(now)));
+                    if (n.running() && n.disk.phase() == DiskLiveness.Phase.MEMBER) {
+                        leaseStep(n, new LeaseInput.Tick(n.local(now), now / MS));
+                    }
                     schedule(new Pending(now + (long) (tickNanos() / n.rate), seq++, Kind.TICK, n, 0, null, 0, null, 0, false));
                 }
                 case BEAT -> {
@@ -379,6 +413,11 @@ public final class ClusterWorld {
                                 }
                             }
                         }
+                    }
+                }
+                case LEASE -> {
+                    if (p.generation == n.generation) {
+                        leaseStep(n, retimeLease(p.lease, n.local(now)));
                     }
                 }
                 case RESUME -> {
@@ -423,6 +462,7 @@ public final class ClusterWorld {
         n.generation++;
         n.disk = new DiskLiveness(n.id, header, codec, timeouts, n.incarnation, nodes.size());
         n.membership = new Membership(n.id, nodes.size(), rings, timeouts);
+        n.lease = new CoordinatorLease(n.id, nodes.size(), header.clusterId(), leaseKey, timeouts, n.incarnation);
         Arrays.fill(n.believed, null);
     }
 
@@ -467,6 +507,55 @@ public final class ClusterWorld {
                 return;
             }
         }
+    }
+
+    private void leaseStep(Node n, LeaseInput in) {
+        for (LeaseEffect e : n.lease.step(in)) {
+            long done = now + 1 + (long) (random.nextDouble() * maxDiskLatencyNanos);
+            switch (e) {
+                case LeaseEffect.ReadBlocks r -> {
+                    LeaseInput.ReadDone result;
+                    byte[] bytes = disk.readBlocks(n.id, r.copy(), r.firstBlock(), r.blockCount());
+                    result = new LeaseInput.ReadDone(0, r.copy(), r.ioId(), bytes, bytes == null ? "EIO (simulated)" : null);
+                    Pending p = new Pending(done, seq++, Kind.LEASE, n, n.generation, null, 0, null, 0, false, result);
+                    if (disk.fault(n.id, r.copy()) == SimDisk.Fault.HANG) {
+                        hung.add(p);
+                    } else {
+                        schedule(p);
+                    }
+                }
+                case LeaseEffect.WriteBlock w -> {
+                    String err = disk.write(n.id, w.copy(), (long) w.block() * DiskLayout.BLOCK_SIZE_BYTES, w.bytes());
+                    Pending p = new Pending(done, seq++, Kind.LEASE, n, n.generation, null, 0, null, 0, false,
+                            new LeaseInput.WriteDone(0, w.copy(), w.ioId(), err));
+                    if (disk.fault(n.id, w.copy()) == SimDisk.Fault.HANG) {
+                        hung.add(p);
+                    } else {
+                        schedule(p);
+                    }
+                }
+                case LeaseEffect.Report r -> { }
+                case LeaseEffect.BecameCoordinator b -> {
+                    log("node=" + n.id + " event=coordinator generation=" + b.generation());
+                    if (b.generation() <= highestGeneration) {
+                        throw violation("node " + n.id + " became coordinator of generation " + b.generation()
+                                + ", not above " + highestGeneration);
+                    }
+                    highestGeneration = b.generation();
+                }
+                case LeaseEffect.CeasedCoordinator c -> log("node=" + n.id + " event=ceased-coordinator generation="
+                        + c.generation() + " reason=\"" + c.reason() + "\"");
+            }
+        }
+    }
+
+    private static LeaseInput retimeLease(LeaseInput in, long t) {
+        return switch (in) {
+            case LeaseInput.Tick x -> new LeaseInput.Tick(t, x.wallEpochMillis());
+            case LeaseInput.ReadDone x -> new LeaseInput.ReadDone(t, x.copy(), x.ioId(), x.bytes(), x.error());
+            case LeaseInput.WriteDone x -> new LeaseInput.WriteDone(t, x.copy(), x.ioId(), x.error());
+            case LeaseInput.Resign x -> new LeaseInput.Resign(t);
+        };
     }
 
     private void membershipStep(Node n, MembershipInput in) {
@@ -514,6 +603,17 @@ public final class ClusterWorld {
 
     /** After every step of node {@code n}: counters it believes never go backwards within one incarnation. */
     private void check(Node n) {
+        int coordinators = 0;
+        StringBuilder who = new StringBuilder();
+        for (Node x : nodes) {
+            if (x.running() && x.lease.isCoordinator(x.local(now))) {
+                coordinators++;
+                who.append(" node ").append(x.id).append(x.paused() ? " (paused)" : "");
+            }
+        }
+        if (coordinators > 1) {
+            throw violation(coordinators + " nodes believe they are coordinator:" + who);
+        }
         if (!n.running()) {
             return;
         }
@@ -568,6 +668,22 @@ public final class ClusterWorld {
      * included), with the same incarnations. Call after {@link #healAll()} and enough time.
      */
     public void assertConverged() {
+        Node coordinator = null;
+        for (Node r : nodes) {
+            if (r.running() && r.lease.isCoordinator(r.local(now))) {
+                coordinator = r;
+            }
+        }
+        if (coordinator == null) {
+            throw violation("after healing, no node is coordinator");
+        }
+        for (Node r : nodes) {
+            var holder = r.running() ? r.lease.view(r.local(now)).holder() : null;
+            if (holder == null || holder.nodeId() != coordinator.id || holder.incarnation() != coordinator.incarnation) {
+                throw violation("after healing, node " + r.id + " takes " + holder + " for the coordinator, not node "
+                        + coordinator.id);
+            }
+        }
         for (Node r : nodes) {
             if (!r.running()) {
                 throw violation("node " + r.id + " is not running after healing");

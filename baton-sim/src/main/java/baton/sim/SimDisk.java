@@ -4,6 +4,7 @@ import baton.core.disk.Copy;
 import baton.core.disk.DiskHeader;
 import baton.core.disk.DiskLayout;
 import baton.core.disk.HeaderCodec;
+import baton.core.lease.LeaseLayout;
 
 /**
  * A simulated quorum disk: two copies as byte arrays, and faults that act per node and per
@@ -13,7 +14,9 @@ public final class SimDisk {
     /** What happens to one node's I/O on one copy. */
     public enum Fault { NONE, FAIL_WRITES, FAIL_ALL, HANG }
 
-    private final byte[][] copies = new byte[2][DiskLayout.LIVENESS_AREA_BYTES];
+    /** The liveness area and the coordinator lease area (blocks 64..96) of each copy. */
+    static final int COPY_BYTES = (int) LeaseLayout.regionOffsetBytes(LeaseLayout.AREA_FIRST_BLOCK) + LeaseLayout.AREA_BYTES;
+    private final byte[][] copies = new byte[2][COPY_BYTES];
     private final Fault[][] faults = new Fault[DiskLayout.MAX_NODES + 1][2];
 
     public SimDisk(DiskHeader header) {
@@ -53,6 +56,15 @@ public final class SimDisk {
         return switch (faults[nodeId][copy.ordinal()]) {
             case FAIL_ALL -> null;
             case NONE, FAIL_WRITES, HANG -> copies[copy.ordinal()].clone();
+        };
+    }
+
+    /** Reads {@code count} blocks from {@code first}, or null when the fault makes the read fail. */
+    byte[] readBlocks(int nodeId, Copy copy, int first, int count) {
+        return switch (faults[nodeId][copy.ordinal()]) {
+            case FAIL_ALL -> null;
+            case NONE, FAIL_WRITES, HANG -> java.util.Arrays.copyOfRange(copies[copy.ordinal()],
+                    first * DiskLayout.BLOCK_SIZE_BYTES, (first + count) * DiskLayout.BLOCK_SIZE_BYTES);
         };
     }
 

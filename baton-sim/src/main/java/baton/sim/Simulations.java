@@ -13,7 +13,7 @@ public final class Simulations {
 
     /**
      * Starts {@code nodes} nodes, injects random faults of every kind for {@code faultMillis} of
-     * simulated time, heals everything, and demands convergence within 10 simulated seconds.
+     * simulated time, heals everything, and demands convergence (verdicts and one coordinator) within 20 simulated seconds.
      * Throws an AssertionError naming the seed on any violation.
      */
     public static ClusterWorld randomFaultsThenHeal(long seed, int nodes, long faultMillis) {
@@ -44,7 +44,9 @@ public final class Simulations {
             elapsed += step;
         }
         w.healAll();
-        w.runMillis(10_000);
+        // Bound on convergence: the coordinator lease may need three lease timeouts after the
+        // last fault (an expired holder, a contended ballot, a retry) plus the joins.
+        w.runMillis(20_000);
         w.assertConverged();
         return w;
     }

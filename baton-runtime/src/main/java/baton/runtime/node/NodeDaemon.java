@@ -12,6 +12,9 @@ import baton.core.liveness.DiskInput;
 import baton.core.liveness.DiskLiveness;
 import baton.core.liveness.ExitReason;
 import baton.core.liveness.Liveness;
+import baton.core.lease.CoordinatorLease;
+import baton.core.lease.LeaseEffect;
+import baton.core.lease.LeaseInput;
 import baton.core.membership.Membership;
 import baton.core.membership.MembershipEvent;
 import baton.core.membership.MembershipInput;
@@ -63,6 +66,9 @@ public final class NodeDaemon {
 
         record Net(MembershipInput input) implements Input {}
 
+        /** A lease I/O completion of the cores of {@code generation}. */
+        record Lease(int generation, LeaseInput input) implements Input {}
+
         record Leave(long nowNanos, long wallMillis) implements Input {}
     }
 
@@ -88,6 +94,7 @@ public final class NodeDaemon {
     private long incarnation;
     private DiskLiveness diskCore;
     private Membership membership;
+    private CoordinatorLease lease;
     private HeartbeatService heartbeats;
     private long lastStatusNanos;
 
@@ -110,6 +117,7 @@ public final class NodeDaemon {
         generation++;
         diskCore = new DiskLiveness(node.id(), header, codec, config.timeouts(), incarnation, config.maxNodeId());
         membership = new Membership(node.id(), config.maxNodeId(), node.addresses().size(), config.timeouts());
+        lease = new CoordinatorLease(node.id(), config.maxNodeId(), header.clusterId(), key, config.timeouts(), incarnation);
     }
 
     /**
@@ -232,6 +240,10 @@ public final class NodeDaemon {
             case Input.Tick t -> {
                 diskStep(new DiskInput.Tick(t.nowNanos(), t.wallMillis()));
                 membershipStep(new MembershipInput.Tick(t.nowNanos()));
+                // Only a member competes for the coordinator lease.
+                if (diskCore.phase() == DiskLiveness.Phase.MEMBER) {
+                    leaseStep(new LeaseInput.Tick(t.nowNanos(), t.wallMillis()));
+                }
                 if (t.nowNanos() - lastStatusNanos >= STATUS_EVERY_NANOS) {
                     lastStatusNanos = t.nowNanos();
                     writeStatus();
@@ -255,7 +267,15 @@ public final class NodeDaemon {
                 }
             }
             case Input.Net n -> membershipStep(n.input());
-            case Input.Leave l -> diskStep(new DiskInput.LeaveRequested(l.nowNanos(), l.wallMillis()));
+            case Input.Lease l -> {
+                if (l.generation() == generation) {
+                    leaseStep(l.input());
+                }
+            }
+            case Input.Leave l -> {
+                leaseStep(new LeaseInput.Resign(l.nowNanos()));
+                diskStep(new DiskInput.LeaveRequested(l.nowNanos(), l.wallMillis()));
+            }
         }
     }
 
@@ -280,6 +300,40 @@ public final class NodeDaemon {
                 }
                 case MembershipEvent.SelfPaused p -> rejoin(p.fields());
                 case MembershipEvent.DeclaredDown d -> rejoin(d.fields());
+            }
+        }
+    }
+
+    private void leaseStep(LeaseInput in) {
+        int gen = generation;
+        for (LeaseEffect e : lease.step(in)) {
+            switch (e) {
+                case LeaseEffect.ReadBlocks r -> {
+                    DiskCopy d = disk.copy(r.copy());
+                    Thread.ofVirtual().name("baton-lease-read").start(() -> {
+                        byte[] bytes = null;
+                        String err = null;
+                        if (d == null) {
+                            err = "copy could not be opened";
+                        } else {
+                            try {
+                                bytes = d.read((long) r.firstBlock() * DiskLayout.BLOCK_SIZE_BYTES,
+                                        r.blockCount() * DiskLayout.BLOCK_SIZE_BYTES);
+                            } catch (IOException | RuntimeException x) {
+                                err = String.valueOf(x.getMessage());
+                            }
+                        }
+                        offer(new Input.Lease(gen, new LeaseInput.ReadDone(System.nanoTime(), r.copy(), r.ioId(), bytes, err)));
+                    });
+                }
+                case LeaseEffect.WriteBlock w -> io(w.copy(), "lease-write",
+                        d -> d.write((long) w.block() * DiskLayout.BLOCK_SIZE_BYTES, w.bytes()),
+                        err -> new Input.Lease(gen, new LeaseInput.WriteDone(System.nanoTime(), w.copy(), w.ioId(), err)));
+                case LeaseEffect.Report r -> log.info(r.event().fields());
+                case LeaseEffect.BecameCoordinator b -> log.info("event=coordinator role=coordinator generation=" + b.generation()
+                        + " note=" + KvLog.q("this node takes the cluster-wide decisions"));
+                case LeaseEffect.CeasedCoordinator c -> log.warn("event=coordinator role=follower generation=" + c.generation()
+                        + " reason=" + KvLog.q(c.reason()));
             }
         }
     }
@@ -420,7 +474,8 @@ public final class NodeDaemon {
         if (runDir == null || !statusWriting.compareAndSet(false, true)) {
             return;
         }
-        String json = StatusJson.render(config, node, incarnation, diskCore, membership, System.currentTimeMillis());
+        String json = StatusJson.render(config, node, incarnation, diskCore, membership, lease.view(System.nanoTime()),
+                System.currentTimeMillis());
         Thread.ofVirtual().name("baton-status").start(() -> {
             try {
                 RunDir.replace(runDir.statusFile(node.name()), json);

@@ -1,5 +1,6 @@
 package baton.runtime.node;
 
+import baton.core.lease.CoordinatorLease;
 import baton.core.liveness.DiskLiveness;
 import baton.core.membership.Membership;
 import baton.runtime.config.ClusterConfig;
@@ -15,7 +16,7 @@ public final class StatusJson {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
-                         long nowEpochMillis) {
+                         CoordinatorLease.View lease, long nowEpochMillis) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cluster", config.clusterName());
         root.put("node", self.name());
@@ -23,6 +24,18 @@ public final class StatusJson {
         root.put("incarnation", incarnation);
         root.put("phase", disk.phase().name().toLowerCase(java.util.Locale.ROOT));
         root.put("writtenEpochMillis", nowEpochMillis);
+        ObjectNode c = root.putObject("coordinator");
+        c.put("role", lease.role().name().toLowerCase(java.util.Locale.ROOT));
+        c.put("generation", lease.generation());
+        if (lease.holder() != null && lease.holder().nodeId() != 0) {
+            c.put("holderId", lease.holder().nodeId());
+            c.put("holder", config.node(lease.holder().nodeId()).map(NodeConfig::name).orElse(null));
+            c.put("holderIncarnation", lease.holder().incarnation());
+        }
+        c.put("holderState", lease.holderState());
+        if (lease.lastProblem() != null) {
+            c.put("lastProblem", lease.lastProblem());
+        }
         DiskLiveness.Stats s = disk.stats();
         ObjectNode copies = root.putObject("quorumDisk");
         copies.put("primary", s.primaryHealthy() ? "ok" : "failing");
