@@ -102,7 +102,16 @@ final class StatusCommand implements Callable<Integer> {
             t.row(n.path("name").asText("-"), n.path("id").asInt(), n.path("verdict").asText(), n.path("disk").asText(),
                     n.path("evidence").asText());
         }
-        return b.append(t).toString();
+        b.append(t);
+        JsonNode h = v.path("heartbeats");
+        if (!h.isMissingNode()) {
+            b.append("\nheartbeats: sent ").append(h.path("sent").asLong()).append(", accepted ").append(h.path("accepted").asLong())
+                    .append(", dropped ").append(h.path("dropped").toString()).append("; own tick lateness p50 ")
+                    .append(h.path("tickLatenessP50Micros").asLong()).append(" us, p99 ").append(h.path("tickLatenessP99Micros").asLong())
+                    .append(" us, max ").append(h.path("tickLatenessMaxMicros").asLong()).append(" us, late ticks ")
+                    .append(h.path("lateTicks").asLong()).append('\n');
+        }
+        return b.toString();
     }
 
     /** Reads the disk twice, one disk timeout apart, and renders every node's disk liveness. */

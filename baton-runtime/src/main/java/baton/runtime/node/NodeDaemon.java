@@ -475,7 +475,7 @@ public final class NodeDaemon {
             return;
         }
         String json = StatusJson.render(config, node, incarnation, diskCore, membership, lease.view(System.nanoTime()),
-                System.currentTimeMillis());
+                heartbeats == null ? null : heartbeats.stats(), System.currentTimeMillis());
         Thread.ofVirtual().name("baton-status").start(() -> {
             try {
                 RunDir.replace(runDir.statusFile(node.name()), json);

@@ -5,6 +5,7 @@ import baton.core.liveness.DiskLiveness;
 import baton.core.membership.Membership;
 import baton.runtime.config.ClusterConfig;
 import baton.runtime.config.NodeConfig;
+import baton.runtime.net.HeartbeatStats;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,7 +17,7 @@ public final class StatusJson {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
-                         CoordinatorLease.View lease, long nowEpochMillis) {
+                         CoordinatorLease.View lease, HeartbeatStats heartbeats, long nowEpochMillis) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cluster", config.clusterName());
         root.put("node", self.name());
@@ -35,6 +36,24 @@ public final class StatusJson {
         c.put("holderState", lease.holderState());
         if (lease.lastProblem() != null) {
             c.put("lastProblem", lease.lastProblem());
+        }
+        if (heartbeats != null) {
+            ObjectNode h = root.putObject("heartbeats");
+            h.put("sent", heartbeats.sent());
+            h.put("sendErrors", heartbeats.sendErrors());
+            h.put("accepted", heartbeats.accepted());
+            ObjectNode dropped = h.putObject("dropped");
+            heartbeats.droppedByReason().forEach((reason, n) -> {
+                if (n > 0) {
+                    dropped.put(reason.label(), n);
+                }
+            });
+            HeartbeatStats.Ticks t = heartbeats.ticks();
+            h.put("ticks", t.ticks());
+            h.put("lateTicks", t.lateTicks());
+            h.put("tickLatenessP50Micros", t.p50Nanos() / 1000);
+            h.put("tickLatenessP99Micros", t.p99Nanos() / 1000);
+            h.put("tickLatenessMaxMicros", t.maxNanos() / 1000);
         }
         DiskLiveness.Stats s = disk.stats();
         ObjectNode copies = root.putObject("quorumDisk");
