@@ -187,7 +187,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private void help() {
         say("""
-                commands:  s            status: every node's verdict and evidence, as node-1 sees it
+                commands:  s            status: every node's verdict and evidence and the coordinator, as node-1 sees it
                            kill N       kill -9 node N        -> slot stale and no heartbeats: down
                            cut N        pull node N's cable   -> heartbeats gone, slot fresh: network-lost, no failover
                            heal N       plug it back in
@@ -221,6 +221,17 @@ final class DemoCommand implements Callable<Integer> {
         daemon(nodes).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
         settle();
         status();
+        int coordinator = coordinator();
+        if (coordinator > 0) {
+            say("== kill -9 the coordinator, node-%d: once its lease has run out (%d ms), another node takes over"
+                    + " with a higher generation", coordinator, cfg.timeouts().leaseTimeoutMillis());
+            act(new String[] {"kill", String.valueOf(coordinator)});
+            Thread.sleep(cfg.timeouts().leaseTimeoutMillis() + 2_500);
+            status();
+            act(new String[] {"start", String.valueOf(coordinator)});
+            daemon(coordinator).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
+            settle();
+        }
         say("== node-2 leaves cleanly (SIGTERM): the others see 'left', not a failure");
         act(new String[] {"leave", "2"});
         daemon(2).waitFor(java.time.Duration.ofSeconds(10));
@@ -252,6 +263,22 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         System.out.print(StatusCommand.render(cfg, key, false));
+    }
+
+    /** The node id of the coordinator as the first running node's status file names it, or 0. */
+    private int coordinator() {
+        baton.runtime.node.RunDir run = baton.runtime.node.RunDir.of(cluster.runDir(), cfg.clusterName());
+        for (int i = 1; i <= nodes; i++) {
+            Path file = run.statusFile("node-" + i);
+            if (daemon(i).isAlive() && Files.exists(file)) {
+                try {
+                    return DiskCommand.JSON.readTree(Files.readString(file)).path("coordinator").path("holderId").asInt(0);
+                } catch (java.io.IOException e) {
+                    // replaced while we read it: try the next node
+                }
+            }
+        }
+        return 0;
     }
 
     /** Lets the cluster notice what was just done: a little more than the slower of the two timeouts. */

@@ -26,6 +26,15 @@ import java.util.Map;
 public final class LabCluster implements AutoCloseable {
     public static final Duration WAIT = Duration.ofSeconds(20);
 
+    /**
+     * How a node daemon's JVM runs (the launcher, ./baton, uses the same for {@code node run}):
+     * Java thread priorities mapped to the OS (as root), so that the heartbeat send thread's
+     * maximum priority means something on a loaded machine; a small heap with the serial
+     * collector, whose pauses on a heap this size are a few milliseconds.
+     */
+    public static final List<String> DAEMON_JVM_OPTIONS = List.of("-XX:ThreadPriorityPolicy=1", "-Xms32m", "-Xmx128m",
+            "-XX:+UseSerialGC");
+
     private final Lab lab;
     private final Path dir;
     private final Path keyFile;
@@ -126,6 +135,7 @@ public final class LabCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>(java("node", "run", "--config", config(id).toString(), "--node", "node-" + id,
                 "--run-dir", runDir().toString()));
         cmd.addAll(1, daemonJavaOptions);
+        cmd.addAll(1, DAEMON_JVM_OPTIONS);
         LabProcess p = host(id).start(cmd, dir.resolve("node-" + id + ".log"), Map.of());
         daemons.put(id, p);
         return p;

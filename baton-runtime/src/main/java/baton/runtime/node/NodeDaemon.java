@@ -269,6 +269,13 @@ public final class NodeDaemon {
             case Input.Net n -> membershipStep(n.input());
             case Input.Lease l -> {
                 if (l.generation() == generation) {
+                    stats.record(() -> {
+                        if (l.input() instanceof LeaseInput.ReadDone r && r.bytes() != null) {
+                            stats.read(r.bytes().length);
+                        } else if (l.input() instanceof LeaseInput.WriteDone w && w.error() == null) {
+                            stats.wrote(DiskLayout.BLOCK_SIZE_BYTES);
+                        }
+                    });
                     leaseStep(l.input());
                 }
             }
