@@ -26,6 +26,8 @@ class DemoIT {
                     .containsPattern("node-3 +3 +network-lost +fresh")
                     .containsPattern("node-3 +3 +down +stale +declared down at incarnation [0-9]+; slot stale")
                     .contains("event=slot-repaired copy=primary node=2")
+                    .containsPattern("coordinator: node-[0-9] \\(generation [0-9]+\\)")
+                    .containsPattern("kill -9 the coordinator, node-[0-9]")
                     .containsPattern("node-2 +2 +left +left")
                     .contains("removed the namespaces");
             assertThat(namespaces()).isEqualTo(before);
