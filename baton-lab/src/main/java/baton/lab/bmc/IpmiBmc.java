@@ -1,0 +1,354 @@
+package baton.lab.bmc;
+
+import baton.lab.ExecResult;
+import baton.lab.Host;
+import baton.lab.LabProcess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A real IPMI BMC for a lab host: OpenIPMI's {@code ipmi_sim}, speaking IPMI 2.0 (lanplus) over
+ * UDP, whose chassis power IS a process on that host. Power on runs the machine command, power
+ * off kills it (SIGTERM at once, since no VM is connected to the serial port, SIGKILL
+ * {@link #KILL_WAIT_SECONDS} later), power status says whether it runs. So the real
+ * {@code fence_ipmilan} can fence a lab node exactly as it fences a server.
+ *
+ * <p><b>Where it listens.</b> ipmi_sim runs inside the node host's own network namespace and binds
+ * the address and port it is given, normally the host's lab address and 623 (IPMI's port, not
+ * the heartbeat port). Every other lab host reaches it through the lab switch, and the machine it
+ * starts is a process of that host, in its namespace, like the node daemon. The price: the BMC
+ * shares the node's cable, so {@code Host.linkDown()} cuts the BMC off too, as for a BMC that
+ * shares the server's NIC. A BMC with its own cable would need a separate lab host per BMC, which
+ * {@code Lab} does not offer; {@link #stop()} simulates the BMC's own failure (dead BMC or BMC
+ * switch) while the node keeps running.
+ *
+ * <p><b>What ipmi_sim needs</b> (the files are written to {@code workDir}, the password only to
+ * files of mode 0600, never to a command line): a LAN channel ({@code startlan 1 ... endlan}) with
+ * the address and port; {@code serial 15 127.0.0.1 PORT+1 codec VM}, the system-interface channel
+ * its power control is attached to (namespace-local, nothing connects to it);
+ * {@code startcmd}/{@code startnow true} for the machine; a user with admin privilege; and an emu
+ * command file that adds the BMC management controller at 0x20 and then
+ * <em>enables</em> it ({@code mc_enable 0x20}): without that ipmi_sim opens no socket at all and
+ * waits silently. fence_ipmilan must use {@code lanplus=1 cipher=3}: ipmi_sim's lanplus has
+ * cipher suite 3 (HMAC-SHA1, AES-128) but not ipmitool's default 17.
+ */
+public final class IpmiBmc implements AutoCloseable {
+    /** How long ipmi_sim may take to answer its first power status; it answers within a second when healthy. */
+    static final Duration START_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * Bound on one ipmitool call: it waits {@link #PROBE_WAIT_SECONDS} for an answer, retries
+     * once, and a lanplus session takes four round trips. The slack covers a slow machine.
+     */
+    static final Duration PROBE_TIMEOUT = Duration.ofSeconds(8);
+
+    static final int PROBE_WAIT_SECONDS = 1;
+
+    /** After SIGTERM, how long the machine has before SIGKILL: a lab machine that ignores SIGTERM is off 2 s later. */
+    static final int KILL_WAIT_SECONDS = 2;
+
+    /** How long killed processes may take to disappear: longer means one is stuck in the kernel. */
+    static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
+
+    /** IPMI 2.0 limits: user names up to 16 bytes, passwords up to 20. */
+    static final int MAX_USER_BYTES = 16;
+
+    static final int MAX_PASSWORD_BYTES = 20;
+
+    /** ipmi_sim's cipher suite for lanplus, see the class comment. */
+    public static final int CIPHER_SUITE = 3;
+
+    private final Host host;
+    private final InetAddress listen;
+    private final int port;
+    private final String user;
+    private final String password;
+    private final Path workDir;
+    private final LabProcess sim;
+    private boolean closed;
+
+    private IpmiBmc(Host host, InetAddress listen, int port, String user, String password, Path workDir, LabProcess sim) {
+        this.host = host;
+        this.listen = listen;
+        this.port = port;
+        this.user = user;
+        this.password = password;
+        this.workDir = workDir;
+        this.sim = sim;
+    }
+
+    /**
+     * Starts a BMC inside {@code host} listening on {@code listen}:{@code port} (UDP; {@code port
+     * + 1} on 127.0.0.1 of that host is taken too, for the serial channel) with one admin user,
+     * powers the machine on (runs {@code machineCommand} inside {@code host}, its output appended
+     * to {@code workDir/machine.log}) and returns once the BMC answers a power status over
+     * lanplus. Throws, leaving nothing running, if it does not answer within {@link #START_TIMEOUT}.
+     */
+    public static IpmiBmc start(Host host, InetAddress listen, int port, String user, String password,
+            List<String> machineCommand, Path workDir) {
+        if (!(listen instanceof Inet4Address)) {
+            throw new IllegalArgumentException("the BMC listens on an IPv4 address, got " + listen);
+        }
+        if (port < 1 || port > 65534) {
+            throw new IllegalArgumentException("port " + port + " out of 1..65534 (port + 1 is the serial channel)");
+        }
+        checkToken("user", user, MAX_USER_BYTES);
+        checkToken("password", password, MAX_PASSWORD_BYTES);
+        if (machineCommand.isEmpty()) {
+            throw new IllegalArgumentException("empty machine command");
+        }
+        Path dir = workDir.toAbsolutePath().normalize();
+        // The machine script's path goes into lan.conf's quoted startcmd and is split on blanks there.
+        if (!dir.toString().matches("[A-Za-z0-9_./+-]+")) {
+            throw new IllegalArgumentException("workDir " + dir + " must be a path without blanks, quotes or other special characters");
+        }
+        try {
+            Files.createDirectories(dir.resolve("state"));
+            Files.deleteIfExists(dir.resolve("machine.pid"));
+            writeFile(dir.resolve("machine.sh"), machineScript(dir, machineCommand), "rwx------");
+            writeFile(dir.resolve("lan.conf"), lanConf(dir, listen, port, user, password), "rw-------");
+            writeFile(dir.resolve("bmc.emu"), EMU, "rw-------");
+            writeFile(dir.resolve("password"), password, "rw-------");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the BMC's files to " + dir, e);
+        }
+        LabProcess sim = host.start(List.of("ipmi_sim", "-n",
+                "-c", dir.resolve("lan.conf").toString(),
+                "-f", dir.resolve("bmc.emu").toString(),
+                "-s", dir.resolve("state").toString()), dir.resolve("ipmi_sim.log"), Map.of());
+        IpmiBmc bmc = new IpmiBmc(host, listen, port, user, password, dir, sim);
+        boolean answered = false;
+        try {
+            answered = poll(START_TIMEOUT, () -> !sim.isAlive() || bmc.powerStatus() != PowerStatus.NO_ANSWER) && sim.isAlive();
+        } finally {
+            if (!answered) {
+                bmc.close();
+            }
+        }
+        if (!answered) {
+            throw new IllegalStateException("ipmi_sim on " + host.name() + " did not answer on " + listen.getHostAddress() + ":" + port
+                    + " within " + START_TIMEOUT + (sim.isAlive() ? "" : " (it exited)") + "; its log:\n" + sim.log());
+        }
+        return bmc;
+    }
+
+    public Host host() {
+        return host;
+    }
+
+    public InetAddress address() {
+        return listen;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    /** The directory with the BMC's configuration, state and logs (ipmi_sim.log, machine.log). */
+    public Path workDir() {
+        return workDir;
+    }
+
+    /**
+     * The options {@code fence_ipmilan} needs to reach this BMC, as its stdin keys (ip, ipport,
+     * username, password, lanplus, cipher); add action and timeouts.
+     */
+    public Map<String, String> fenceIpmilanOptions() {
+        Map<String, String> options = new LinkedHashMap<>();
+        options.put("ip", listen.getHostAddress());
+        options.put("ipport", Integer.toString(port));
+        options.put("username", user);
+        options.put("password", password);
+        options.put("lanplus", "1");
+        options.put("cipher", Integer.toString(CIPHER_SUITE));
+        return options;
+    }
+
+    /** Asks the BMC over lanplus, with ipmitool from inside its host, as a fence agent would. */
+    public PowerStatus powerStatus() {
+        ExecResult r = host.run(PROBE_TIMEOUT, "ipmitool", "-I", "lanplus",
+                "-H", listen.getHostAddress(), "-p", Integer.toString(port),
+                "-U", user, "-f", workDir.resolve("password").toString(), "-C", Integer.toString(CIPHER_SUITE),
+                "-N", Integer.toString(PROBE_WAIT_SECONDS), "-R", "1",
+                "chassis", "power", "status");
+        if (!r.ok()) {
+            return PowerStatus.NO_ANSWER;
+        }
+        String out = r.stdout().strip();
+        return switch (out) {
+            case "Chassis Power is on" -> PowerStatus.ON;
+            case "Chassis Power is off" -> PowerStatus.OFF;
+            default -> PowerStatus.NO_ANSWER;
+        };
+    }
+
+    /** The pid of the running machine, or empty while it is powered off. */
+    public OptionalLong machinePid() {
+        return machine().map(h -> OptionalLong.of(h.pid())).orElse(OptionalLong.empty());
+    }
+
+    /** True while ipmi_sim runs, i.e. until {@link #stop()} or {@link #close()}. */
+    public boolean isRunning() {
+        return sim.isAlive();
+    }
+
+    /**
+     * The BMC dies (SIGKILL): it stops answering, as when the BMC or its switch fails. The
+     * machine keeps running, as a server does when its BMC fails; {@link #close()} ends it.
+     */
+    public synchronized void stop() {
+        sim.kill9();
+        sim.waitFor(KILL_TIMEOUT);
+    }
+
+    /** Kills ipmi_sim and the machine (and whatever the machine started), and removes the files that hold the password. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        // Collect the machine before killing ipmi_sim: once its parent is gone it is only found by its pid file.
+        List<ProcessHandle> victims = new ArrayList<>();
+        ProcessHandle.of(sim.pid()).ifPresent(h -> h.descendants().forEach(victims::add));
+        machine().ifPresent(m -> {
+            victims.add(m);
+            m.descendants().forEach(victims::add);
+        });
+        sim.kill9();
+        victims.forEach(ProcessHandle::destroyForcibly);
+        sim.waitFor(KILL_TIMEOUT);
+        boolean gone = poll(KILL_TIMEOUT, () -> victims.stream().noneMatch(ProcessHandle::isAlive));
+        try {
+            Files.deleteIfExists(workDir.resolve("password"));
+            Files.deleteIfExists(workDir.resolve("lan.conf"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the BMC's password files in " + workDir, e);
+        }
+        if (!gone) {
+            throw new IllegalStateException("the machine of the BMC on " + host.name() + " outlived SIGKILL by " + KILL_TIMEOUT + ": "
+                    + victims.stream().filter(ProcessHandle::isAlive).map(h -> Long.toString(h.pid())).toList());
+        }
+    }
+
+    /** The machine process, from the pid its script wrote just before exec'ing the command. */
+    private Optional<ProcessHandle> machine() {
+        String text;
+        try {
+            text = Files.readString(workDir.resolve("machine.pid"), StandardCharsets.US_ASCII).strip();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + workDir.resolve("machine.pid"), e);
+        }
+        if (!text.matches("[0-9]{1,10}")) {
+            return Optional.empty(); // Being written right now: the machine is only just starting.
+        }
+        // ProcessHandle remembers the start time, so a recycled pid is not mistaken for the machine.
+        // Before its exec the pid is the script's shell, which becomes the machine: the same process.
+        return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive);
+    }
+
+    /** Users and passwords go unquoted-safe into lan.conf and into fence agents' key=value stdin. */
+    private static void checkToken(String what, String value, int maxBytes) {
+        if (value.isEmpty() || value.length() > maxBytes || !value.matches("[\\x21-\\x7e]+") || value.matches(".*[\"'\\\\#].*")) {
+            throw new IllegalArgumentException(what + " must be 1.." + maxBytes + " printable ASCII characters without blanks, quotes, backslashes or #");
+        }
+    }
+
+    /** ipmi_sim runs startcmd through the shell; the script execs the command so the machine's pid is the one it records. */
+    private static String machineScript(Path dir, List<String> command) {
+        StringBuilder exec = new StringBuilder("exec");
+        for (String arg : command) {
+            exec.append(' ').append(shellQuote(arg));
+        }
+        return "#!/bin/sh\n"
+                + "# Written by baton.lab.bmc.IpmiBmc: ipmi_sim's startcmd, the machine behind the BMC's power.\n"
+                + "echo $$ > " + shellQuote(dir.resolve("machine.pid").toString()) + "\n"
+                + exec + " >> " + shellQuote(dir.resolve("machine.log").toString()) + " 2>&1 < /dev/null\n";
+    }
+
+    private static String shellQuote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static String lanConf(Path dir, InetAddress listen, int port, String user, String password) {
+        String guid = UUID.randomUUID().toString().replace("-", "");
+        return """
+                # Written by baton.lab.bmc.IpmiBmc (ipmi_lan(5)). Holds the BMC password: mode 0600.
+                name "baton-bmc"
+                set_working_mc 0x20
+                  startlan 1
+                    addr %s %d
+                    priv_limit admin
+                    allowed_auths_callback md5
+                    allowed_auths_user md5
+                    allowed_auths_operator md5
+                    allowed_auths_admin md5
+                    guid %s
+                  endlan
+                  # The system interface that chassis power control hangs off; only reachable inside the host.
+                  serial 15 127.0.0.1 %d codec VM
+                  startcmd "%s"
+                  startnow true
+                  poweroff_wait 1
+                  kill_wait %d
+                  user 2 true "%s" "%s" admin 10 md5
+                """.formatted(listen.getHostAddress(), port, guid, port + 1, dir.resolve("machine.sh"), KILL_WAIT_SECONDS, user, password);
+    }
+
+    /** ipmi_sim(8) starts with no controllers: add the BMC at 0x20 and enable it, which opens the channels. */
+    private static final String EMU = """
+            mc_setbmc 0x20
+            mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
+            sel_enable 0x20 1000 0x0a
+            mc_enable 0x20
+            """;
+
+    private static void writeFile(Path file, String text, String permissions) throws IOException {
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions)));
+        Files.writeString(file, text, StandardCharsets.UTF_8);
+    }
+
+    private static boolean poll(Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the BMC", e);
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "ipmi_sim on " + host.name() + " at " + listen.getHostAddress() + ":" + port;
+    }
+}
