@@ -18,7 +18,6 @@ import baton.core.lease.LeaseInput;
 import baton.core.membership.Membership;
 import baton.core.membership.MembershipEvent;
 import baton.core.membership.MembershipInput;
-import baton.core.membership.Verdict;
 import baton.runtime.config.ClusterConfig;
 import baton.runtime.config.NodeConfig;
 import baton.runtime.disk.DiskCopy;
@@ -547,11 +546,6 @@ public final class NodeDaemon {
         public void selfLate(long nowNanos, long latenessNanos) {
             offerNow(new Input.Net(new MembershipInput.SelfLate(nowNanos, latenessNanos)));
         }
-    }
-
-    /** The verdict of this node about {@code peer}, for tests and status. Loop thread only. */
-    Verdict verdict(int peer) {
-        return membership.verdict(peer);
     }
 
     /** A reason not to start, with the exit status and the log line. */
