@@ -3,7 +3,6 @@ package baton.core.disk;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
-import java.util.zip.CRC32C;
 
 /**
  * Encodes and decodes the header block. All integers are big-endian.
@@ -53,7 +52,7 @@ public final class HeaderCodec {
         b.putLong(h.createdEpochMillis());
         b.put(h.keyFingerprint());
         byte[] out = b.array();
-        ByteBuffer.wrap(out).putInt(CRC_OFFSET, crc(out, 0, CRC_OFFSET));
+        ByteBuffer.wrap(out).putInt(CRC_OFFSET, BlockBytes.crc32c(out, 0, CRC_OFFSET));
         // Paired assertion: what we write must decode to what we meant.
         if (!(decode(out, 0) instanceof HeaderRead.Valid v) || !v.header().equals(h)) {
             throw new IllegalStateException("header does not survive its own codec: " + h);
@@ -63,7 +62,7 @@ public final class HeaderCodec {
 
     /** Decodes the header block at {@code data[offset, offset + 4096)}. */
     public static HeaderRead decode(byte[] data, int offset) {
-        if (allZero(data, offset, DiskLayout.BLOCK_SIZE_BYTES)) {
+        if (BlockBytes.allZero(data, offset, DiskLayout.BLOCK_SIZE_BYTES)) {
             return new HeaderRead.Blank();
         }
         ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
@@ -77,7 +76,7 @@ public final class HeaderCodec {
             return new HeaderRead.UnknownVersion(version);
         }
         int stored = b.getInt(CRC_OFFSET);
-        int computed = crc(data, offset, CRC_OFFSET);
+        int computed = BlockBytes.crc32c(data, offset, CRC_OFFSET);
         if (stored != computed) {
             return new HeaderRead.Corrupt(String.format("header checksum mismatch (stored %08x, computed %08x)", stored, computed));
         }
@@ -106,20 +105,5 @@ public final class HeaderCodec {
         b.get(120, fingerprint);
         return new HeaderRead.Valid(new DiskHeader(version, Copy.values()[copyIndex], id, name, blockSize, slotCount,
                 regionBlocks, created, fingerprint));
-    }
-
-    static int crc(byte[] data, int offset, int length) {
-        CRC32C c = new CRC32C();
-        c.update(data, offset, length);
-        return (int) c.getValue();
-    }
-
-    static boolean allZero(byte[] data, int offset, int length) {
-        for (int i = offset; i < offset + length; i++) {
-            if (data[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }

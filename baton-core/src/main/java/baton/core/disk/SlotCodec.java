@@ -58,7 +58,7 @@ public final class SlotCodec {
         b.put((byte) s.flags());
         byte[] out = b.array();
         System.arraycopy(key.mac(out, 0, MAC_OFFSET), 0, out, MAC_OFFSET, ClusterKey.MAC_BYTES);
-        ByteBuffer.wrap(out).putInt(CRC_OFFSET, HeaderCodec.crc(out, 0, CRC_OFFSET));
+        ByteBuffer.wrap(out).putInt(CRC_OFFSET, BlockBytes.crc32c(out, 0, CRC_OFFSET));
         // Paired assertion: the block we hand to the disk must read back as this slot.
         if (!(decode(out, 0, s.nodeId()) instanceof SlotRead.Valid v) || !v.slot().equals(s)) {
             throw new IllegalStateException("slot does not survive its own codec: " + s);
@@ -68,12 +68,12 @@ public final class SlotCodec {
 
     /** Decodes the slot block at {@code data[offset, offset+4096)}, expected to belong to {@code nodeId}. */
     public SlotRead decode(byte[] data, int offset, int nodeId) {
-        if (HeaderCodec.allZero(data, offset, USED_BYTES)) {
+        if (BlockBytes.allZero(data, offset, USED_BYTES)) {
             return new SlotRead.Empty();
         }
         ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
         int stored = b.getInt(CRC_OFFSET);
-        int computed = HeaderCodec.crc(data, offset, CRC_OFFSET);
+        int computed = BlockBytes.crc32c(data, offset, CRC_OFFSET);
         if (stored != computed) {
             return new SlotRead.Invalid(SlotRead.Problem.CHECKSUM,
                     String.format("checksum mismatch (stored %08x, computed %08x): damaged or torn write", stored, computed));

@@ -1,12 +1,12 @@
 package baton.core.lease;
 
+import baton.core.disk.BlockBytes;
 import baton.core.disk.ClusterKey;
 import baton.core.disk.DiskLayout;
 import baton.core.disk.SlotRead;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.UUID;
-import java.util.zip.CRC32C;
 
 /**
  * Encodes and decodes the blocks of the lease area. All integers are big-endian. What matters
@@ -106,7 +106,7 @@ public final class LeaseCodec {
         buf.putLong(b.wallEpochMillis());
         byte[] out = buf.array();
         System.arraycopy(key.mac(out, 0, BLOCK_MAC_OFFSET), 0, out, BLOCK_MAC_OFFSET, ClusterKey.MAC_BYTES);
-        ByteBuffer.wrap(out).putInt(BLOCK_CRC_OFFSET, crc(out, 0, BLOCK_CRC_OFFSET));
+        ByteBuffer.wrap(out).putInt(BLOCK_CRC_OFFSET, BlockBytes.crc32c(out, 0, BLOCK_CRC_OFFSET));
         if (!(decodeBlock(out, 0, b.nodeId()) instanceof BlockRead.Valid v) || !v.block().equals(b)) {
             throw new IllegalStateException("lease block does not survive its own codec: " + b);
         }
@@ -115,12 +115,12 @@ public final class LeaseCodec {
 
     /** Decodes the block at {@code data[offset, offset + 4096)}, expected to be node {@code nodeId}'s. */
     public BlockRead decodeBlock(byte[] data, int offset, int nodeId) {
-        if (allZero(data, offset, BLOCK_USED_BYTES)) {
+        if (BlockBytes.allZero(data, offset, BLOCK_USED_BYTES)) {
             return new BlockRead.Empty();
         }
         ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
         int stored = b.getInt(BLOCK_CRC_OFFSET);
-        int computed = crc(data, offset, BLOCK_CRC_OFFSET);
+        int computed = BlockBytes.crc32c(data, offset, BLOCK_CRC_OFFSET);
         if (stored != computed) {
             return new BlockRead.Invalid(SlotRead.Problem.CHECKSUM,
                     String.format("checksum mismatch (stored %08x, computed %08x): damaged or torn write", stored, computed));
@@ -144,7 +144,7 @@ public final class LeaseCodec {
         if (node != nodeId) {
             return new BlockRead.Invalid(SlotRead.Problem.MISPLACED, "lease block of node " + node + " in the place of node " + nodeId);
         }
-        if (b.get(75) != 0 || b.getShort(78) != 0 || !allZero(data, offset + 104, 24)) {
+        if (b.get(75) != 0 || b.getShort(78) != 0 || !BlockBytes.allZero(data, offset + 104, 24)) {
             return new BlockRead.Invalid(SlotRead.Problem.FORMAT, "reserved bytes are not zero");
         }
         LeaseState state = LeaseState.ofCode(b.get(74) & 0xff);
@@ -180,7 +180,7 @@ public final class LeaseCodec {
         buf.putLong(r.acquiredEpochMillis());
         byte[] out = buf.array();
         System.arraycopy(key.mac(out, 0, LEADER_MAC_OFFSET), 0, out, LEADER_MAC_OFFSET, ClusterKey.MAC_BYTES);
-        ByteBuffer.wrap(out).putInt(LEADER_CRC_OFFSET, crc(out, 0, LEADER_CRC_OFFSET));
+        ByteBuffer.wrap(out).putInt(LEADER_CRC_OFFSET, BlockBytes.crc32c(out, 0, LEADER_CRC_OFFSET));
         if (!(decodeLeader(out, 0) instanceof LeaderRead.Valid v) || !v.record().equals(r)) {
             throw new IllegalStateException("leader record does not survive its own codec: " + r);
         }
@@ -188,12 +188,12 @@ public final class LeaseCodec {
     }
 
     public LeaderRead decodeLeader(byte[] data, int offset) {
-        if (allZero(data, offset, LEADER_USED_BYTES)) {
+        if (BlockBytes.allZero(data, offset, LEADER_USED_BYTES)) {
             return new LeaderRead.Empty();
         }
         ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
         int stored = b.getInt(LEADER_CRC_OFFSET);
-        int computed = crc(data, offset, LEADER_CRC_OFFSET);
+        int computed = BlockBytes.crc32c(data, offset, LEADER_CRC_OFFSET);
         if (stored != computed) {
             return new LeaderRead.Invalid(SlotRead.Problem.CHECKSUM,
                     String.format("checksum mismatch (stored %08x, computed %08x): damaged or torn write", stored, computed));
@@ -213,7 +213,7 @@ public final class LeaseCodec {
         if (!cluster.equals(clusterId)) {
             return new LeaderRead.Invalid(SlotRead.Problem.MISPLACED, "leader record of cluster " + cluster);
         }
-        if (!allZero(data, offset + 48, 16)) {
+        if (!BlockBytes.allZero(data, offset + 48, 16)) {
             return new LeaderRead.Invalid(SlotRead.Problem.FORMAT, "reserved bytes are not zero");
         }
         try {
@@ -229,20 +229,5 @@ public final class LeaseCodec {
             throw new IllegalArgumentException("owner node id " + node);
         }
         return new Owner(node, incarnation);
-    }
-
-    static int crc(byte[] data, int offset, int length) {
-        CRC32C c = new CRC32C();
-        c.update(data, offset, length);
-        return (int) c.getValue();
-    }
-
-    static boolean allZero(byte[] data, int offset, int length) {
-        for (int i = offset; i < offset + length; i++) {
-            if (data[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }
