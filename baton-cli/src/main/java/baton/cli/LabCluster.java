@@ -44,6 +44,7 @@ public final class LabCluster implements AutoCloseable {
     private final Map<Integer, LabProcess> daemons = new HashMap<>();
     private String extraConfig = "";
     private List<String> daemonJavaOptions = List.of();
+    private java.util.function.IntFunction<String> nodeExtraConfig = id -> "";
 
     /** Creates the lab hosts and the cluster key in {@code dir} (created if missing); nothing runs yet. */
     public LabCluster(Path dir, String clusterName, int size, boolean clientHost) {
@@ -78,6 +79,11 @@ public final class LabCluster implements AutoCloseable {
         return size;
     }
 
+    /** YAML lines added under each node's entry (indented 4 spaces), e.g. its {@code fence:} levels. */
+    public void nodeExtraConfig(java.util.function.IntFunction<String> yaml) {
+        this.nodeExtraConfig = yaml;
+    }
+
     /** JVM options for the node daemons started afterwards (e.g. a small heap for GC pressure). */
     public void daemonJavaOptions(List<String> options) {
         this.daemonJavaOptions = List.copyOf(options);
@@ -94,7 +100,7 @@ public final class LabCluster implements AutoCloseable {
                 .append("\nnodes:\n");
         for (int i = 1; i <= size; i++) {
             y.append("  - id: ").append(i).append("\n    name: node-").append(i).append("\n    addresses: [")
-                    .append(lab.node(i).address().getHostAddress()).append("]\n");
+                    .append(lab.node(i).address().getHostAddress()).append("]\n").append(nodeExtraConfig.apply(i));
         }
         y.append("quorumDisk:\n  primary: ").append(primary).append('\n');
         if (shadow != null) {

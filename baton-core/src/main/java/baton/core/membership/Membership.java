@@ -50,6 +50,7 @@ public final class Membership {
     private final long[] diskIncarnation;
     private final Verdict[] verdict;
     private final long[] downIncarnation;
+    private final String[] fencedHow;
 
     public Membership(int selfId, int nodes, int rings, Timeouts timeouts) {
         if (selfId < 1 || selfId > nodes || rings < 1) {
@@ -67,6 +68,7 @@ public final class Membership {
         diskIncarnation = new long[nodes + 1];
         verdict = new Verdict[nodes + 1];
         downIncarnation = new long[nodes + 1];
+        fencedHow = new String[nodes + 1];
         for (int i = 1; i <= nodes; i++) {
             disk[i] = Liveness.PENDING;
             verdict[i] = i == selfId ? Verdict.UP : Verdict.ABSENT;
@@ -106,6 +108,14 @@ public final class Membership {
                 }
                 evaluateAll(now, out);
             }
+            case MembershipInput.Fenced f -> {
+                if (verdict[f.peer()] == Verdict.DOWN && downIncarnation[f.peer()] == f.incarnation()) {
+                    fencedHow[f.peer()] = f.how();
+                    out.add(new MembershipEvent.VerdictChanged(f.peer(), Verdict.DOWN, Verdict.FENCED,
+                            "fenced (" + f.how() + ") at incarnation " + f.incarnation()));
+                    verdict[f.peer()] = Verdict.FENCED;
+                }
+            }
             case MembershipInput.Disk d -> {
                 disk[d.peer()] = d.liveness();
                 diskUnchangedNanos[d.peer()] = d.unchangedNanos();
@@ -125,11 +135,21 @@ public final class Membership {
     public int downBitmap() {
         int b = 0;
         for (int i = 1; i <= nodes; i++) {
-            if (verdict[i] == Verdict.DOWN) {
+            if (verdict[i] == Verdict.DOWN || verdict[i] == Verdict.FENCED) {
                 b |= 1 << (i - 1);
             }
         }
         return b;
+    }
+
+    /** The incarnation {@code peer} was declared down in (meaningful while it is down or fenced). */
+    public long downIncarnation(int peer) {
+        return downIncarnation[peer];
+    }
+
+    /** The newest incarnation of {@code peer} seen on either channel. */
+    public long newestIncarnation(int peer) {
+        return Math.max(heardIncarnation[peer], diskIncarnation[peer]);
     }
 
     public Verdict verdict(int peer) {
@@ -192,8 +212,8 @@ public final class Membership {
         Liveness d = disk[p];
         long newestIncarnation = Math.max(heardIncarnation[p], diskIncarnation[p]);
         Verdict v;
-        if (verdict[p] == Verdict.DOWN && newestIncarnation <= downIncarnation[p]) {
-            v = Verdict.DOWN; // sticky for this incarnation
+        if ((verdict[p] == Verdict.DOWN || verdict[p] == Verdict.FENCED) && newestIncarnation <= downIncarnation[p]) {
+            v = verdict[p]; // sticky for this incarnation
         } else if (d == Liveness.LEFT && heardIncarnation[p] <= diskIncarnation[p]) {
             v = Verdict.LEFT;
         } else if (!everHeard && (d == Liveness.EMPTY || (d == Liveness.PENDING && diskIncarnation[p] == 0))) {
@@ -248,7 +268,11 @@ public final class Membership {
                 : "heartbeats: " + rings;
         String why = diskText + ", " + netText + ", own ticks "
                 + (onTime(now) ? "on time" : "late " + seconds(now - selfLateAtNanos) + " ago");
-        return verdict[p] == Verdict.DOWN ? "declared down at incarnation " + downIncarnation[p] + "; " + why : why;
+        return switch (verdict[p]) {
+            case DOWN -> "declared down at incarnation " + downIncarnation[p] + "; " + why;
+            case FENCED -> "fenced (" + fencedHow[p] + ") at incarnation " + downIncarnation[p] + "; " + why;
+            case UP, SUSPECT, NETWORK_LOST, DISK_LOST, LEFT, ABSENT -> why;
+        };
     }
 
     private static String seconds(long nanos) {

@@ -19,6 +19,9 @@ public sealed interface MembershipInput {
     /** This node's own heartbeat ticks came {@code latenessNanos} late: it was paused or starved. */
     record SelfLate(long nowNanos, long latenessNanos) implements MembershipInput {}
 
+    /** The coordinator fenced {@code peer}'s {@code incarnation} (power confirmed off, or an operator confirmed). */
+    record Fenced(long nowNanos, int peer, long incarnation, String how) implements MembershipInput {}
+
     /**
      * What the disk-liveness core concluded about {@code peer} after a read cycle.
      *

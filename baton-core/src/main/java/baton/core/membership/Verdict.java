@@ -15,6 +15,8 @@ public enum Verdict {
     DISK_LOST,
     /** Slot stale for the disk timeout AND no heartbeat on any ring for the network timeout, while this node's own ticks were on time. */
     DOWN,
+    /** Down, and then fenced: its power switch confirmed it off, or an operator confirmed it dead. Only now may what it ran be recovered. */
+    FENCED,
     /** It left cleanly: not a failure. */
     LEFT,
     /** Never seen: its slot was never written and it never sent a heartbeat (not started yet). */

@@ -204,4 +204,25 @@ class MembershipTest {
         run(2000);
         assertThat(m.downBitmap()).isEqualTo(0b100);
     }
+
+    @Test
+    void aFencedNodeStaysFencedForItsIncarnationAndANewOneLiftsIt() {
+        run(1000);
+        netUp[3] = false;
+        diskStale(3);
+        run(2000);
+        events.addAll(m.step(new MembershipInput.Fenced(now, 3, 19, "wrong incarnation")));
+        assertThat(m.verdict(3)).isEqualTo(Verdict.DOWN);
+        events.addAll(m.step(new MembershipInput.Fenced(now, 3, m.downIncarnation(3), "level 1: bmc-3 confirmed off")));
+        assertThat(m.verdict(3)).isEqualTo(Verdict.FENCED);
+        assertThat(m.evidence(3)).startsWith("fenced (level 1: bmc-3 confirmed off) at incarnation 20");
+        assertThat(m.downBitmap()).isEqualTo(0b100);
+        netUp[3] = true;
+        diskOverride[3] = null;
+        run(1000);
+        assertThat(m.verdict(3)).isEqualTo(Verdict.FENCED);
+        incarnation[3] = 21;
+        run(1000);
+        assertThat(m.verdict(3)).isEqualTo(Verdict.UP);
+    }
 }

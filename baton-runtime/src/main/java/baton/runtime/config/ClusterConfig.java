@@ -1,13 +1,19 @@
 package baton.runtime.config;
 
 import baton.core.disk.DiskLayout;
+import baton.core.fence.FenceLevel;
+import baton.core.fence.FenceTopology;
 import baton.core.timing.Timeouts;
+import baton.runtime.fence.FenceDevice;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * The whole cluster's configuration, as loaded and validated by {@link ConfigLoader}. The
@@ -19,9 +25,17 @@ import java.util.Set;
  * @param nodes in file order; all list the same number of addresses, one per heartbeat ring
  * @param heartbeatPort the UDP port every node sends heartbeats from and receives them on, on
  *     each of its addresses; {@value #MIN_HEARTBEAT_PORT}..{@value #MAX_HEARTBEAT_PORT}
+ * @param fenceDevices the cluster's fence devices by name (each device's {@link FenceDevice#name()}),
+ *     sorted by name; may include devices no node uses
+ * @param fenceTopology each node's fencing levels by node id; a node without levels cannot be
+ *     fenced by power. Every device a level names is in {@code fenceDevices}.
  */
 public record ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
-        QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort) {
+        QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
+        FenceTopology fenceTopology) {
+    /** No devices and no levels: a cluster that cannot fence by power (alarms instead, docs/fencing.md). */
+    public static final FenceTopology NO_FENCING = new FenceTopology(Map.of());
+
     /**
      * Default of {@code cluster.heartbeatPort}. Below the Linux ephemeral range (32768..60999),
      * so that no outgoing connection of another program holds it by chance when Baton starts;
@@ -38,7 +52,9 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
         Objects.requireNonNull(keyFile, "keyFile");
         Objects.requireNonNull(quorumDisk, "quorumDisk");
         Objects.requireNonNull(timeouts, "timeouts");
+        Objects.requireNonNull(fenceTopology, "fenceTopology");
         nodes = List.copyOf(nodes);
+        fenceDevices = Collections.unmodifiableMap(new TreeMap<>(fenceDevices));
         // Checked with messages by the loader; asserted again here because the disk and
         // membership protocols are unsafe with two nodes in one slot.
         if (nodes.isEmpty() || nodes.size() > DiskLayout.MAX_NODES) {
@@ -68,9 +84,35 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
             throw new IllegalArgumentException("heartbeat port " + heartbeatPort + " outside " + MIN_HEARTBEAT_PORT
                     + ".." + MAX_HEARTBEAT_PORT);
         }
+        // Checked with messages by the loader; a level naming an unknown device, or a node that
+        // does not exist, would make the coordinator's fencing fail only when it is needed.
+        fenceDevices.forEach((name, device) -> {
+            if (!device.name().equals(name)) {
+                throw new IllegalArgumentException("fence device '" + device.name() + "' listed as '" + name + "'");
+            }
+        });
+        for (var e : fenceTopology.levelsByNode().entrySet()) {
+            if (!ids.contains(e.getKey())) {
+                throw new IllegalArgumentException("fencing levels for node id " + e.getKey() + ", which is not a node");
+            }
+            for (FenceLevel level : e.getValue()) {
+                for (String device : level.devices()) {
+                    if (!fenceDevices.containsKey(device)) {
+                        throw new IllegalArgumentException("node id " + e.getKey() + " is fenced by device '" + device
+                                + "', which is not a fence device");
+                    }
+                }
+            }
+        }
     }
 
-    /** A configuration with the default heartbeat port. */
+    /** A configuration without fence devices. */
+    public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
+            QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort) {
+        this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, heartbeatPort, Map.of(), NO_FENCING);
+    }
+
+    /** A configuration with the default heartbeat port and without fence devices. */
     public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
             QuorumDiskConfig quorumDisk, Timeouts timeouts) {
         this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, DEFAULT_HEARTBEAT_PORT);

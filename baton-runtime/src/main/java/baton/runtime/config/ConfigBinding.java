@@ -1,5 +1,6 @@
 package baton.runtime.config;
 
+import baton.core.fence.FenceTopology;
 import baton.core.timing.Timeouts;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,7 +16,7 @@ import java.util.OptionalLong;
 final class ConfigBinding {
     private ConfigBinding() {}
 
-    static final List<String> ROOT_KEYS = List.of("cluster", "nodes", "quorumDisk", "timeouts");
+    static final List<String> ROOT_KEYS = List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices");
     static final List<String> CLUSTER_KEYS = List.of("name", "keyFile", "heartbeatPort");
     static final List<String> QUORUM_DISK_KEYS = List.of("primary", "shadow");
     static final List<String> TIMEOUT_KEYS =
@@ -32,7 +33,7 @@ final class ConfigBinding {
         Path absolute = file.toAbsolutePath().normalize();
         Path folder = absolute.getParent();
         Optional<Section> top = Section.of(root, "", root.line(), problems, ROOT_KEYS,
-                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:), each at the start of a line");
+                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:), each at the start of a line");
         if (top.isEmpty()) {
             return Optional.empty();
         }
@@ -55,6 +56,13 @@ final class ConfigBinding {
                 .map(v -> NodesBinding.bind(v, "nodes", s.lineOf("nodes"), problems))
                 .orElse(List.of());
 
+        // Devices before the nodes' levels, which must name defined devices.
+        FenceBinding.Devices fenceDevices = s.optional("fenceDevices")
+                .map(v -> FenceBinding.devices(v, "fenceDevices", folder, problems))
+                .orElse(FenceBinding.Devices.NONE);
+        Optional<FenceTopology> fenceTopology = s.optional("nodes")
+                .flatMap(v -> FenceBinding.topology(v, "nodes", fenceDevices, problems));
+
         Optional<QuorumDiskConfig> quorumDisk = s.required("quorumDisk", QUORUM_DISK_EXAMPLE)
                 .flatMap(v -> quorumDisk(v, s.lineOf("quorumDisk"), folder, problems));
         Optional<Timeouts> timeouts = s.optional("timeouts")
@@ -74,7 +82,8 @@ final class ConfigBinding {
             return Optional.empty();
         }
         return Optional.of(new ClusterConfig(absolute, clusterName.orElseThrow(), keyFile.orElseThrow(), nodes,
-                quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow()));
+                quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow(), fenceDevices.built(),
+                fenceTopology.orElseThrow()));
     }
 
     private static Optional<String> clusterName(YamlNode value, String path, Problems problems) {

@@ -14,6 +14,7 @@
  *     addresses: [198.18.0.1]  # required; 1..4 IPv4 or IPv6 literals, unique across all nodes;
  *                              # heartbeat ring i is every node's i-th address, so every node
  *                              # lists the same number of addresses, in the same network order
+ *     fence: [[bmc-1], [pdu-a-7, pdu-b-7]]  # optional; levels in order, each all-must-succeed
  * quorumDisk:                  # required
  *   primary: /var/lib/baton/quorum.img   # required; file or block device
  *   shadow: /var/lib/baton/shadow.img    # optional; absent: second region of primary
@@ -22,6 +23,11 @@
  *   missedDiskIntervals: 4
  *   heartbeatIntervalMillis: 100
  *   missedHeartbeats: 8
+ * fenceDevices:                # optional; name -> device, see FenceBinding
+ *   bmc-1:
+ *     agent: fence_ipmilan     # required; name under /usr/sbin or absolute path, executable
+ *     parameters: {ip: 198.18.0.101, username: admin}   # optional; no credentials, no action
+ *     secretFiles: {password: /etc/baton/bmc-1.password} # optional; mode 600, must exist
  * </pre>
  *
  * <p>Loading is strict: unknown keys, duplicate keys, values of the wrong type (a quoted

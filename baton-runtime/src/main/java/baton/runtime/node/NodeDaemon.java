@@ -12,15 +12,25 @@ import baton.core.liveness.DiskInput;
 import baton.core.liveness.DiskLiveness;
 import baton.core.liveness.ExitReason;
 import baton.core.liveness.Liveness;
+import baton.core.fence.AgentOutcome;
+import baton.core.fence.FenceEffect;
+import baton.core.fence.FenceInput;
+import baton.core.fence.FenceTiming;
+import baton.core.fence.Fencing;
 import baton.core.lease.CoordinatorLease;
 import baton.core.lease.LeaseEffect;
 import baton.core.lease.LeaseInput;
 import baton.core.membership.Membership;
 import baton.core.membership.MembershipEvent;
 import baton.core.membership.MembershipInput;
+import baton.core.membership.Verdict;
 import baton.runtime.config.ClusterConfig;
 import baton.runtime.config.NodeConfig;
 import baton.runtime.disk.DiskCopy;
+import baton.runtime.fence.AgentAction;
+import baton.runtime.fence.AgentResult;
+import baton.runtime.fence.FenceAgent;
+import baton.runtime.fence.FenceDevice;
 import baton.runtime.disk.DiskRefusedException;
 import baton.runtime.disk.QuorumDisk;
 import baton.runtime.log.KvLog;
@@ -65,6 +75,9 @@ public final class NodeDaemon {
 
         record Net(MembershipInput input) implements Input {}
 
+        /** A fence agent's completion, for the cores of {@code generation}. */
+        record Fence(int generation, FenceInput input) implements Input {}
+
         /** A lease I/O completion of the cores of {@code generation}. */
         record Lease(int generation, LeaseInput input) implements Input {}
 
@@ -94,6 +107,8 @@ public final class NodeDaemon {
     private DiskLiveness diskCore;
     private Membership membership;
     private CoordinatorLease lease;
+    private Fencing fencing;
+    private final FenceAgent fenceAgent = new FenceAgent();
     private HeartbeatService heartbeats;
     private long lastStatusNanos;
 
@@ -117,6 +132,7 @@ public final class NodeDaemon {
         diskCore = new DiskLiveness(node.id(), header, codec, config.timeouts(), incarnation, config.maxNodeId());
         membership = new Membership(node.id(), config.maxNodeId(), node.addresses().size(), config.timeouts());
         lease = new CoordinatorLease(node.id(), config.maxNodeId(), header.clusterId(), key, config.timeouts(), incarnation);
+        fencing = new Fencing(config.fenceTopology(), FenceTiming.DEFAULTS);
     }
 
     /**
@@ -243,6 +259,11 @@ public final class NodeDaemon {
                 if (diskCore.phase() == DiskLiveness.Phase.MEMBER) {
                     leaseStep(new LeaseInput.Tick(t.nowNanos(), t.wallMillis()));
                 }
+                // The lease decides who may fence; a belief that ran out stops fencing at once.
+                if (fencing.isCoordinator() && !lease.isCoordinator(t.nowNanos())) {
+                    fencingStep(new FenceInput.CoordinatorChanged(t.nowNanos(), false, lease.generation()));
+                }
+                fencingStep(new FenceInput.Tick(t.nowNanos()));
                 if (t.nowNanos() - lastStatusNanos >= STATUS_EVERY_NANOS) {
                     lastStatusNanos = t.nowNanos();
                     writeStatus();
@@ -266,6 +287,11 @@ public final class NodeDaemon {
                 }
             }
             case Input.Net n -> membershipStep(n.input());
+            case Input.Fence f -> {
+                if (f.generation() == generation) {
+                    fencingStep(f.input());
+                }
+            }
             case Input.Lease l -> {
                 if (l.generation() == generation) {
                     stats.record(() -> {
@@ -298,6 +324,14 @@ public final class NodeDaemon {
             }
             switch (e) {
                 case MembershipEvent.VerdictChanged c -> {
+                    long now = in.nowNanos();
+                    boolean wasDown = c.from() == Verdict.DOWN || c.from() == Verdict.FENCED;
+                    boolean isDown = c.to() == Verdict.DOWN || c.to() == Verdict.FENCED;
+                    if (c.to() == Verdict.DOWN && !wasDown) {
+                        fencingStep(new FenceInput.VerdictDown(now, c.peer(), membership.downIncarnation(c.peer()), c.evidence()));
+                    } else if (wasDown && !isDown) {
+                        fencingStep(new FenceInput.VerdictBack(now, c.peer(), membership.newestIncarnation(c.peer())));
+                    }
                     String name = config.node(c.peer()).map(NodeConfig::name).orElse("?");
                     String fields = c.fields().replace("node-id=" + c.peer(), "peer=" + name + " peer-id=" + c.peer());
                     boolean alarm = c.to().alarm();
@@ -336,12 +370,70 @@ public final class NodeDaemon {
                         d -> d.write((long) w.block() * DiskLayout.BLOCK_SIZE_BYTES, w.bytes()),
                         err -> new Input.Lease(gen, new LeaseInput.WriteDone(System.nanoTime(), w.copy(), w.ioId(), err)));
                 case LeaseEffect.Report r -> log.info(r.event().fields());
-                case LeaseEffect.BecameCoordinator b -> log.info("event=coordinator role=coordinator generation=" + b.generation()
-                        + " note=" + KvLog.q("this node takes the cluster-wide decisions"));
-                case LeaseEffect.CeasedCoordinator c -> log.warn("event=coordinator role=follower generation=" + c.generation()
-                        + " reason=" + KvLog.q(c.reason()));
+                case LeaseEffect.BecameCoordinator b -> {
+                    log.info("event=coordinator role=coordinator generation=" + b.generation()
+                            + " note=" + KvLog.q("this node takes the cluster-wide decisions"));
+                    fencingStep(new FenceInput.CoordinatorChanged(System.nanoTime(), true, b.generation()));
+                }
+                case LeaseEffect.CeasedCoordinator c -> {
+                    log.warn("event=coordinator role=follower generation=" + c.generation() + " reason=" + KvLog.q(c.reason()));
+                    fencingStep(new FenceInput.CoordinatorChanged(System.nanoTime(), false, c.generation()));
+                }
             }
         }
+    }
+
+    private void fencingStep(FenceInput in) {
+        int gen = generation;
+        for (FenceEffect e : fencing.step(in)) {
+            switch (e) {
+                case FenceEffect.RunAgent r -> runAgent(gen, r);
+                case FenceEffect.Fenced f -> {
+                    String name = config.node(f.nodeId()).map(NodeConfig::name).orElse("?");
+                    log.warn("event=fenced peer=" + name + " peer-id=" + f.nodeId() + " incarnation=" + f.incarnation()
+                            + " generation=" + f.generation() + " how=" + KvLog.q(f.how()));
+                    membershipStep(new MembershipInput.Fenced(System.nanoTime(), f.nodeId(), f.incarnation(), f.how()));
+                }
+                case FenceEffect.Report r -> log.warn(r.event().fields() + " generation=" + r.generation());
+            }
+        }
+    }
+
+    /** Runs one fence agent call on a virtual thread; its outcome comes back as an input. */
+    private void runAgent(int gen, FenceEffect.RunAgent r) {
+        FenceDevice device = config.fenceDevices().get(r.device());
+        AgentAction action = switch (r.action()) {
+            case OFF -> AgentAction.OFF;
+            case STATUS -> AgentAction.STATUS;
+        };
+        log.info("event=fence-agent device=" + r.device() + " action=" + action.wireName() + " peer-id=" + r.nodeId()
+                + " generation=" + r.generation() + (device == null ? "" : " params=" + KvLog.q(device.redacted())));
+        Thread.ofVirtual().name("baton-fence-agent").start(() -> {
+            AgentOutcome outcome;
+            if (device == null) {
+                outcome = AgentOutcome.failed("no fence device named '" + r.device() + "' in the configuration");
+            } else {
+                try {
+                    long left = Math.max(1_000_000L, r.deadlineNanos() - System.nanoTime());
+                    AgentResult result = fenceAgent.run(device, action, java.time.Duration.ofNanos(left));
+                    log.info("event=fence-agent-done device=" + r.device() + " action=" + action.wireName()
+                            + " result=" + KvLog.q(result.summary()));
+                    outcome = switch (result) {
+                        case AgentResult.Success s -> AgentOutcome.SUCCESS;
+                        case AgentResult.StatusOn s -> AgentOutcome.STATUS_ON;
+                        case AgentResult.StatusOff s -> AgentOutcome.STATUS_OFF;
+                        case AgentResult.Failed f -> AgentOutcome.failed(f.reason());
+                        case AgentResult.TimedOut t -> AgentOutcome.TIMED_OUT;
+                        case AgentResult.CouldNotStart c -> AgentOutcome.failed(c.reason());
+                    };
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                    outcome = AgentOutcome.failed("interrupted");
+                }
+            }
+            offer(new Input.Fence(gen, new FenceInput.AgentDone(System.nanoTime(), r.requestId(), r.nodeId(), r.device(),
+                    r.action(), outcome)));
+        });
     }
 
     /** This node was silent long enough to have been declared down: start over as a new incarnation. */
@@ -481,7 +573,7 @@ public final class NodeDaemon {
             return;
         }
         String json = StatusJson.render(config, node, incarnation, diskCore, membership, lease.view(System.nanoTime()),
-                heartbeats == null ? null : heartbeats.stats(), System.currentTimeMillis());
+                heartbeats == null ? null : heartbeats.stats(), fencing, System.currentTimeMillis());
         Thread.ofVirtual().name("baton-status").start(() -> {
             try {
                 RunDir.replace(runDir.statusFile(node.name()), json);

@@ -1,5 +1,7 @@
 package baton.runtime.node;
 
+import baton.core.fence.FenceState;
+import baton.core.fence.Fencing;
 import baton.core.lease.CoordinatorLease;
 import baton.core.liveness.DiskLiveness;
 import baton.core.membership.Membership;
@@ -16,8 +18,18 @@ public final class StatusJson {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
+    static String label(FenceState s) {
+        return switch (s) {
+            case FenceState.Idle i -> "idle";
+            case FenceState.Fencing f -> "fencing (round " + f.round() + ", level " + f.level() + ")";
+            case FenceState.RetryWait w -> "retry-wait (after round " + w.round() + ")";
+            case FenceState.Fenced f -> "fenced (" + f.how() + ")";
+            case FenceState.Unfenceable u -> "unfenceable: " + u.reason();
+        };
+    }
+
     static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
-                         CoordinatorLease.View lease, HeartbeatStats heartbeats, long nowEpochMillis) {
+                         CoordinatorLease.View lease, HeartbeatStats heartbeats, Fencing fencing, long nowEpochMillis) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cluster", config.clusterName());
         root.put("node", self.name());
@@ -68,6 +80,7 @@ public final class StatusJson {
             n.put("verdict", membership.verdict(v.nodeId()).label());
             n.put("evidence", membership.evidence(v.nodeId()));
             n.put("disk", v.liveness().label());
+            n.put("fencing", label(fencing.state(v.nodeId())));
             if (v.slot() != null) {
                 n.put("slotIncarnation", v.slot().incarnation());
                 n.put("counter", Long.toUnsignedString(v.slot().counter()));
