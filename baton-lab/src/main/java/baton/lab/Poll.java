@@ -4,14 +4,14 @@ import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /** Bounded polling of real processes and files, the only waiting the lab does. */
-final class Poll {
+public final class Poll {
     /** Often enough that a test waiting on a log line loses little time, rarely enough to cost no CPU. */
     static final Duration INTERVAL = Duration.ofMillis(20);
 
     private Poll() {}
 
     /** Checks {@code condition} every {@link #INTERVAL} until it holds (true) or {@code timeout} has passed (false). */
-    static boolean until(Duration timeout, BooleanSupplier condition) {
+    public static boolean until(Duration timeout, BooleanSupplier condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (condition.getAsBoolean()) {

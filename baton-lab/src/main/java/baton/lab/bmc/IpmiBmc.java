@@ -1,5 +1,6 @@
 package baton.lab.bmc;
 
+import baton.lab.Poll;
 import baton.lab.ExecResult;
 import baton.lab.Host;
 import baton.lab.LabProcess;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
-import java.util.function.BooleanSupplier;
 
 /**
  * A real IPMI BMC for a lab host: OpenIPMI's {@code ipmi_sim}, speaking IPMI 2.0 (lanplus) over
@@ -135,7 +135,7 @@ public final class IpmiBmc implements AutoCloseable {
         IpmiBmc bmc = new IpmiBmc(host, listen, port, user, password, dir, sim);
         boolean answered = false;
         try {
-            answered = poll(START_TIMEOUT, () -> !sim.isAlive() || bmc.powerStatus() != PowerStatus.NO_ANSWER) && sim.isAlive();
+            answered = Poll.until(START_TIMEOUT, () -> !sim.isAlive() || bmc.powerStatus() != PowerStatus.NO_ANSWER) && sim.isAlive();
         } finally {
             if (!answered) {
                 bmc.close();
@@ -238,7 +238,7 @@ public final class IpmiBmc implements AutoCloseable {
         sim.kill9();
         victims.forEach(ProcessHandle::destroyForcibly);
         sim.waitFor(KILL_TIMEOUT);
-        boolean gone = poll(KILL_TIMEOUT, () -> victims.stream().noneMatch(ProcessHandle::isAlive));
+        boolean gone = Poll.until(KILL_TIMEOUT, () -> victims.stream().noneMatch(ProcessHandle::isAlive));
         try {
             Files.deleteIfExists(workDir.resolve("password"));
             Files.deleteIfExists(workDir.resolve("lan.conf"));
@@ -329,22 +329,6 @@ public final class IpmiBmc implements AutoCloseable {
         Files.deleteIfExists(file);
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions)));
         Files.writeString(file, text, StandardCharsets.UTF_8);
-    }
-
-    private static boolean poll(Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline >= 0) {
-                return false;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for the BMC", e);
-            }
-        }
-        return true;
     }
 
     @Override

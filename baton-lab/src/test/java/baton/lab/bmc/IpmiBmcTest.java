@@ -1,5 +1,6 @@
 package baton.lab.bmc;
 
+import baton.lab.Poll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -14,7 +15,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,7 +89,7 @@ class IpmiBmcTest {
 
             ExecResult off = fence(action(bmc, "off"));
             assertThat(off.exitCode()).as(off.describe()).isZero();
-            assertThat(poll(BOUND, () -> ProcessHandle.of(firstPid).isEmpty())).as("machine pid %d gone after off", firstPid).isTrue();
+            assertThat(Poll.until(BOUND, () -> ProcessHandle.of(firstPid).isEmpty())).as("machine pid %d gone after off", firstPid).isTrue();
             assertThat(bmc.machinePid()).isEmpty();
             assertThat(bmc.powerStatus()).isEqualTo(PowerStatus.OFF);
 
@@ -99,10 +99,10 @@ class IpmiBmcTest {
 
             ExecResult on = fence(action(bmc, "on"));
             assertThat(on.exitCode()).as(on.describe()).isZero();
-            assertThat(poll(BOUND, () -> bmc.machinePid().isPresent())).as("machine restarted by on").isTrue();
+            assertThat(Poll.until(BOUND, () -> bmc.machinePid().isPresent())).as("machine restarted by on").isTrue();
             long secondPid = bmc.machinePid().orElseThrow();
             assertThat(secondPid).isNotEqualTo(firstPid);
-            assertThat(poll(BOUND, () -> ProcessHandle.of(secondPid).flatMap(h -> h.info().command()).map(c -> c.endsWith("/sleep")).orElse(false)))
+            assertThat(Poll.until(BOUND, () -> ProcessHandle.of(secondPid).flatMap(h -> h.info().command()).map(c -> c.endsWith("/sleep")).orElse(false)))
                     .as("machine runs sleep again").isTrue();
             assertThat(bmc.powerStatus()).isEqualTo(PowerStatus.ON);
         }
@@ -142,7 +142,7 @@ class IpmiBmcTest {
             assertThat(took).as("a dead BMC must fail fast").isLessThan(Duration.ofSeconds(30));
             assertThat(ProcessHandle.of(machine)).as("a dead BMC does not kill its server").isPresent();
         }
-        assertThat(poll(BOUND, () -> ProcessHandle.of(machine).isEmpty())).as("close() ends the machine").isTrue();
+        assertThat(Poll.until(BOUND, () -> ProcessHandle.of(machine).isEmpty())).as("close() ends the machine").isTrue();
     }
 
     @Test
@@ -154,7 +154,7 @@ class IpmiBmcTest {
             sim = ProcessHandle.of(machine).flatMap(ProcessHandle::parent).orElseThrow().pid();
         }
         assertThat(ProcessHandle.of(machine)).isEmpty();
-        assertThat(poll(BOUND, () -> ProcessHandle.of(sim).isEmpty())).isTrue();
+        assertThat(Poll.until(BOUND, () -> ProcessHandle.of(sim).isEmpty())).isTrue();
         assertThat(dir.resolve("bmc/password")).doesNotExist();
         assertThat(dir.resolve("bmc/lan.conf")).doesNotExist();
     }
@@ -166,21 +166,5 @@ class IpmiBmcTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("password");
         assertThatThrownBy(() -> IpmiBmc.start(n1, n1.address(), PORT, USER, "x\"y", MACHINE, dir))
                 .isInstanceOf(IllegalArgumentException.class);
-    }
-
-    private static boolean poll(Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline >= 0) {
-                return false;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-        return true;
     }
 }
