@@ -7,7 +7,12 @@ package baton.core.disk;
  * <pre>
  *   block 0          header
  *   block 1 .. 32    one slot per node id 1..32 (slot of node n is block n)
- *   block 33 .. 255  reserved, zero in format version 1 (coordinator lease, workload records)
+ *   block 33 .. 63   reserved, zero (workload records)
+ *   block 64 .. 96   coordinator lease (LeaseLayout)
+ *   block 97 .. 128  fence record of node n in block 96 + n, written by the coordinator
+ *   block 129 .. 160 operator request from node n in block 128 + n, written by baton on node n
+ *   block 161 .. 224 fence history: a ring of 64 fence records, written by the coordinator
+ *   block 225 .. 255 reserved, zero
  * </pre>
  *
  * Both copies have the same layout. In single-path mode the primary is the region at offset
@@ -29,6 +34,34 @@ public final class DiskLayout {
     public static final long REGION_SIZE_BYTES = (long) REGION_BLOCKS * BLOCK_SIZE_BYTES;
     /** Header plus all slots: what a reader reads every disk interval, in one I/O. */
     public static final int LIVENESS_AREA_BYTES = (1 + MAX_NODES) * BLOCK_SIZE_BYTES;
+
+    public static final int FENCE_RECORD_BASE_BLOCK = 96;
+    public static final int REQUEST_BASE_BLOCK = 128;
+    public static final int HISTORY_FIRST_BLOCK = 161;
+    public static final int HISTORY_BLOCKS = 64;
+
+    /** Block of the fence record about node {@code nodeId}. */
+    public static int fenceRecordBlock(int nodeId) {
+        checkNode(nodeId);
+        return FENCE_RECORD_BASE_BLOCK + nodeId;
+    }
+
+    /** Block of the operator request written on node {@code nodeId}. */
+    public static int requestBlock(int nodeId) {
+        checkNode(nodeId);
+        return REQUEST_BASE_BLOCK + nodeId;
+    }
+
+    /** Block of fence history entry {@code seq} (a ring). */
+    public static int historyBlock(long seq) {
+        return HISTORY_FIRST_BLOCK + (int) Math.floorMod(seq, (long) HISTORY_BLOCKS);
+    }
+
+    private static void checkNode(int nodeId) {
+        if (nodeId < 1 || nodeId > MAX_NODES) {
+            throw new IllegalArgumentException("node id " + nodeId + " outside 1.." + MAX_NODES);
+        }
+    }
 
     /** Offset of node {@code nodeId}'s slot inside a copy's region. */
     public static long slotOffsetBytes(int nodeId) {

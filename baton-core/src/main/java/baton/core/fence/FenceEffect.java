@@ -13,6 +13,14 @@ public sealed interface FenceEffect {
             implements FenceEffect {}
 
     /**
+     * Write a poison pill for {@code incarnation} of {@code nodeId} to both copies of the quorum
+     * disk; report {@link FenceInput.AgentDone} (action {@link FenceAction#PILL}, device
+     * {@link FenceLevel#POISON_PILL}) with SUCCESS only once both copies hold it.
+     */
+    record WritePill(long requestId, int nodeId, long incarnation, long deadlineNanos, long generation)
+            implements FenceEffect {}
+
+    /**
      * {@code nodeId}'s incarnation is now known dead: every device of one level confirmed power off,
      * or an operator confirmed. Record it (quorum disk) before recovering anything it ran.
      */

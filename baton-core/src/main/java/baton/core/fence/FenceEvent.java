@@ -55,6 +55,34 @@ public sealed interface FenceEvent {
         }
     }
 
+    /** Fencing of {@code nodeId} waits for its configured fence delay. */
+    record Delayed(int nodeId, long incarnation, long delayNanos) implements FenceEvent {
+        public String fields() {
+            return "event=fence-delayed node-id=" + nodeId + " incarnation=" + incarnation + " delay-ms=" + delayNanos / 1_000_000L;
+        }
+    }
+
+    /** An operator asked for {@code nodeId} to be fenced now. */
+    record OperatorRequested(int nodeId, long incarnation, String reason) implements FenceEvent {
+        public String fields() {
+            return "event=fence-requested node-id=" + nodeId + " incarnation=" + incarnation + " reason=\"" + reason + "\"";
+        }
+    }
+
+    /** An operator's request to fence was not taken, with why. */
+    record RequestRefused(int nodeId, String reason) implements FenceEvent {
+        public String fields() {
+            return "event=fence-request-refused node-id=" + nodeId + " reason=\"" + reason + "\"";
+        }
+    }
+
+    /** The poison pill is on both copies; the node counts as fenced once the pill deadline passed. */
+    record PillWritten(int nodeId, long incarnation, long waitNanos) implements FenceEvent {
+        public String fields() {
+            return "event=fence-pill-written node-id=" + nodeId + " incarnation=" + incarnation + " wait-ms=" + waitNanos / 1_000_000L;
+        }
+    }
+
     /** An operator's confirmation was not taken, with why. */
     record ConfirmRefused(int nodeId, String reason) implements FenceEvent {
         public String fields() {

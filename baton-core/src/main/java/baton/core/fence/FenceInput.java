@@ -19,6 +19,12 @@ public sealed interface FenceInput {
     record AgentDone(long nowNanos, long requestId, int nodeId, String device, FenceAction action, AgentOutcome outcome)
             implements FenceInput {}
 
+    /**
+     * {@code baton fence NODE}: an operator asks for {@code incarnation} of {@code nodeId} to be
+     * fenced now, whatever membership says of it (no fence delay).
+     */
+    record OperatorFence(long nowNanos, int nodeId, long incarnation, String reason) implements FenceInput {}
+
     /** {@code baton fence confirm NODE}: an operator checked by hand that the node is off. */
     record OperatorConfirm(long nowNanos, int nodeId) implements FenceInput {}
 }

@@ -12,6 +12,12 @@ public record FenceLevel(List<String> devices) {
     public static final int MAX_DEVICES = 8;
     /** Device names appear in logs and key=value reports: bounded, printable, no spaces or quotes. */
     public static final int MAX_DEVICE_NAME_CHARS = 64;
+    /**
+     * The pseudo-device of disk-based fencing: the coordinator writes a poison pill for the
+     * victim's incarnation to the quorum disk and counts it fenced after the pill deadline.
+     * It makes a level of its own.
+     */
+    public static final String POISON_PILL = "poison-pill";
 
     public FenceLevel {
         if (devices == null || devices.isEmpty()) {
@@ -31,6 +37,14 @@ public record FenceLevel(List<String> devices) {
                 throw new IllegalArgumentException("device " + d + " appears twice in one level");
             }
         }
+        if (devices.contains(POISON_PILL) && devices.size() > 1) {
+            throw new IllegalArgumentException(POISON_PILL + " makes a level of its own, found it with " + devices);
+        }
+    }
+
+    /** Whether this is the disk-based level. */
+    public boolean isPoisonPill() {
+        return devices.equals(List.of(POISON_PILL));
     }
 
     public static FenceLevel of(String... devices) {

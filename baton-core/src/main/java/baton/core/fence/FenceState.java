@@ -5,6 +5,9 @@ public sealed interface FenceState {
     /** Nothing to do, or the node is down but this node is not the coordinator. */
     record Idle() implements FenceState {}
 
+    /** The node's fence delay runs until {@code untilNanos}. */
+    record Delayed(long untilNanos) implements FenceState {}
+
     /** Level {@code level} (1-based) runs since {@code sinceNanos}. */
     record Fencing(int round, int level, long sinceNanos) implements FenceState {}
 

@@ -6,6 +6,7 @@ import baton.core.fence.FenceEffect.RunAgent;
 import baton.core.fence.FenceInput.AgentDone;
 import baton.core.fence.FenceInput.CoordinatorChanged;
 import baton.core.fence.FenceInput.OperatorConfirm;
+import baton.core.fence.FenceInput.OperatorFence;
 import baton.core.fence.FenceInput.Tick;
 import baton.core.fence.FenceInput.VerdictBack;
 import baton.core.fence.FenceInput.VerdictDown;
@@ -54,9 +55,9 @@ import java.util.Map;
  * out, so fencing never hangs on a lost completion.
  */
 public final class Fencing {
-    private enum Phase { IDLE, FENCING, RETRY_WAIT, FENCED, UNFENCEABLE }
+    private enum Phase { IDLE, DELAY_WAIT, FENCING, RETRY_WAIT, FENCED, UNFENCEABLE }
 
-    private enum DeviceStage { OFF_RUNNING, STATUS_RUNNING, CONFIRMED, FAILED, NOT_STARTED }
+    private enum DeviceStage { OFF_RUNNING, STATUS_RUNNING, PILL_WAIT, CONFIRMED, FAILED, NOT_STARTED }
 
     /** An agent call in flight; {@code live} is false once its operation is over (an orphan). */
     private static final class Call {
@@ -88,6 +89,10 @@ public final class Fencing {
         String how = "";
         String problem = "";
         boolean levelFailed;
+        /** An operator asked for this fence: no delay. */
+        boolean manual;
+        /** The pill level's deadline, while its device is in PILL_WAIT. */
+        long pillUntilNanos;
         final Map<String, DeviceStage> devices = new LinkedHashMap<>();
         final Map<Long, Call> calls = new LinkedHashMap<>();
 
@@ -116,12 +121,16 @@ public final class Fencing {
         List<FenceEffect> out = new ArrayList<>();
         long now = in.nowNanos();
         switch (in) {
-            case Tick t -> expireCalls(now, out);
+            case Tick t -> {
+                expireCalls(now, out);
+                endPillWaits(now, out);
+            }
             case VerdictDown v -> onDown(v, out);
             case VerdictBack b -> onBack(b, out);
             case CoordinatorChanged c -> onRole(c, out);
             case AgentDone d -> onDone(d, out);
             case OperatorConfirm c -> onConfirm(c, out);
+            case OperatorFence f -> onOperatorFence(f, out);
         }
         drive(now, out);
         checkInvariants();
@@ -157,6 +166,7 @@ public final class Fencing {
     private FenceState stateOf(Node n) {
         return switch (n.phase) {
             case IDLE -> new FenceState.Idle();
+            case DELAY_WAIT -> new FenceState.Delayed(n.untilNanos);
             case FENCING -> new FenceState.Fencing(n.round, n.level + 1, n.sinceNanos);
             case RETRY_WAIT -> new FenceState.RetryWait(n.round, n.untilNanos);
             case FENCED -> new FenceState.Fenced(n.how);
@@ -192,8 +202,47 @@ public final class Fencing {
         n.incarnation = v.incarnation();
         n.evidence = v.evidence();
         n.down = true;
+        n.manual = false;
         n.phase = Phase.IDLE;
         n.round = 0;
+        n.problem = "";
+    }
+
+    private void onOperatorFence(OperatorFence f, List<FenceEffect> out) {
+        if (f.nodeId() < 1 || f.nodeId() > DiskLayout.MAX_NODES || f.incarnation() <= 0) {
+            report(out, new FenceEvent.RequestRefused(f.nodeId(), "no such node or incarnation"));
+            return;
+        }
+        Node n = node(f.nodeId());
+        String refusal = null;
+        if (!coordinator) {
+            refusal = "this node is not the coordinator";
+        } else if (f.incarnation() < n.incarnation) {
+            refusal = "incarnation " + f.incarnation() + " is over; the node runs as " + n.incarnation + " now";
+        } else if (f.incarnation() == n.incarnation && n.phase == Phase.FENCED) {
+            refusal = "already fenced";
+        } else if (f.incarnation() == n.incarnation && n.down && n.phase != Phase.IDLE && n.phase != Phase.DELAY_WAIT) {
+            refusal = "already being fenced";
+        }
+        if (refusal != null) {
+            report(out, new FenceEvent.RequestRefused(f.nodeId(), refusal));
+            return;
+        }
+        if (n.down && f.incarnation() > n.incarnation) {
+            cancel(n, f.incarnation(), out);
+        }
+        report(out, new FenceEvent.OperatorRequested(n.id, f.incarnation(), f.reason()));
+        if (n.phase == Phase.DELAY_WAIT) {
+            n.phase = Phase.IDLE; // the operator does not wait for the delay
+        }
+        n.incarnation = f.incarnation();
+        n.evidence = "operator: " + f.reason();
+        n.down = true;
+        n.manual = true;
+        if (n.phase != Phase.IDLE) {
+            n.phase = Phase.IDLE;
+            n.round = 0;
+        }
         n.problem = "";
     }
 
@@ -207,6 +256,7 @@ public final class Fencing {
         }
         n.incarnation = b.incarnation();
         n.down = false;
+        n.manual = false;
         n.phase = Phase.IDLE;
         n.round = 0;
         n.evidence = "";
@@ -296,10 +346,11 @@ public final class Fencing {
 
     /** One device's call ended: move that device on, and settle the level when it can be. */
     private void advance(Node n, Call call, AgentOutcome outcome, long now, List<FenceEffect> out) {
+        boolean isStatus = call.action == FenceAction.STATUS;
         String failure = switch (outcome) {
-            case AgentOutcome.Success s -> call.action == FenceAction.OFF ? null : "status answered like an off";
-            case AgentOutcome.StatusOff s -> call.action == FenceAction.STATUS ? null : "off answered like a status";
-            case AgentOutcome.StatusOn s -> call.action == FenceAction.STATUS ? "power still on after off" : "off answered like a status";
+            case AgentOutcome.Success s -> isStatus ? "status answered like an " + FenceAction.OFF.label() : null;
+            case AgentOutcome.StatusOff s -> isStatus ? null : call.action.label() + " answered like a status";
+            case AgentOutcome.StatusOn s -> isStatus ? "power still on after off" : call.action.label() + " answered like a status";
             case AgentOutcome.Failed f -> call.action.label() + " failed: " + f.reason();
             case AgentOutcome.TimedOut t -> call.action.label() + " timed out after "
                     + timing.agentDeadlineNanos() / 1_000_000L + " ms";
@@ -318,11 +369,36 @@ public final class Fencing {
                 n.devices.put(call.device, DeviceStage.STATUS_RUNNING);
                 run(n, call.device, FenceAction.STATUS, now, out);
             }
+        } else if (call.action == FenceAction.PILL) {
+            // The pill is on both copies: the victim is dead once the pill deadline passed.
+            n.devices.put(call.device, DeviceStage.PILL_WAIT);
+            n.pillUntilNanos = now + timing.pillWaitNanos();
+            report(out, new FenceEvent.PillWritten(n.id, n.incarnation, timing.pillWaitNanos()));
         } else {
+            // A status that said off, or a reboot, which the agent itself does as off, check off, on.
             n.devices.put(call.device, DeviceStage.CONFIRMED);
         }
+        settle(n, now, out);
+    }
+
+    /** Pill levels whose deadline passed count as confirmed. */
+    private void endPillWaits(long now, List<FenceEffect> out) {
+        for (Node n : nodes) {
+            if (n != null && n.phase == Phase.FENCING && n.devices.get(FenceLevel.POISON_PILL) == DeviceStage.PILL_WAIT
+                    && now - n.pillUntilNanos >= 0) {
+                n.devices.put(FenceLevel.POISON_PILL, DeviceStage.CONFIRMED);
+                settle(n, now, out);
+            }
+        }
+    }
+
+    /** The level is fenced when every device confirmed; it moves on when it failed and nothing is in flight. */
+    private void settle(Node n, long now, List<FenceEffect> out) {
         if (!n.levelFailed && n.devices.values().stream().allMatch(s -> s == DeviceStage.CONFIRMED)) {
-            fenced(n, "level " + (n.level + 1) + ": " + n.levels.get(n.level).label() + " confirmed off", out);
+            FenceLevel l = n.levels.get(n.level);
+            String what = l.isPoisonPill() ? "poison pill deadline passed"
+                    : topology.reboot() ? "rebooted (off confirmed by the agent)" : "confirmed off";
+            fenced(n, "level " + (n.level + 1) + ": " + l.label() + " " + what, out);
         } else if (n.levelFailed && n.calls.isEmpty()) {
             nextLevel(n, now, out);
         }
@@ -356,13 +432,18 @@ public final class Fencing {
                     if (!n.calls.isEmpty()) {
                         continue; // an earlier operation's call is still out: one operation per node
                     }
-                    if (n.levels.isEmpty()) {
-                        n.phase = Phase.UNFENCEABLE;
-                        n.problem = "no fencing levels configured";
-                        report(out, new FenceEvent.CannotDetermineState(n.id, n.incarnation, 0, n.problem));
+                    long delay = topology.delayNanos(n.id);
+                    if (delay > 0 && !n.manual && n.round == 0) {
+                        n.phase = Phase.DELAY_WAIT;
+                        n.untilNanos = now + delay;
+                        report(out, new FenceEvent.Delayed(n.id, n.incarnation, delay));
                     } else {
-                        n.round = 1;
-                        startLevel(n, 0, now, out);
+                        begin(n, now, out);
+                    }
+                }
+                case DELAY_WAIT -> {
+                    if (now - n.untilNanos >= 0) {
+                        begin(n, now, out);
                     }
                 }
                 case RETRY_WAIT -> {
@@ -376,6 +457,18 @@ public final class Fencing {
         }
     }
 
+    /** The first round, or the alarm when there is nothing to fence with. */
+    private void begin(Node n, long now, List<FenceEffect> out) {
+        if (n.levels.isEmpty()) {
+            n.phase = Phase.UNFENCEABLE;
+            n.problem = "no fencing levels configured";
+            report(out, new FenceEvent.CannotDetermineState(n.id, n.incarnation, 0, n.problem));
+        } else {
+            n.round = 1;
+            startLevel(n, 0, now, out);
+        }
+    }
+
     private void startLevel(Node n, int level, long now, List<FenceEffect> out) {
         n.phase = Phase.FENCING;
         n.level = level;
@@ -386,7 +479,7 @@ public final class Fencing {
         report(out, new FenceEvent.Started(n.id, n.incarnation, n.round, level + 1, l.label(), n.evidence));
         for (String d : l.devices()) {
             n.devices.put(d, DeviceStage.OFF_RUNNING);
-            run(n, d, FenceAction.OFF, now, out);
+            run(n, d, l.isPoisonPill() ? FenceAction.PILL : topology.powerAction(), now, out);
         }
     }
 
@@ -394,7 +487,11 @@ public final class Fencing {
         long id = nextRequestId++;
         Call call = new Call(id, device, action, now + timing.agentDeadlineNanos());
         n.calls.put(id, call);
-        out.add(new RunAgent(id, n.id, device, action, call.deadlineNanos, generation));
+        if (action == FenceAction.PILL) {
+            out.add(new FenceEffect.WritePill(id, n.id, n.incarnation, call.deadlineNanos, generation));
+        } else {
+            out.add(new RunAgent(id, n.id, device, action, call.deadlineNanos, generation));
+        }
     }
 
     private void fenced(Node n, String how, List<FenceEffect> out) {
@@ -424,7 +521,8 @@ public final class Fencing {
             if (n == null) {
                 continue;
             }
-            boolean active = n.phase == Phase.FENCING || n.phase == Phase.RETRY_WAIT || n.phase == Phase.UNFENCEABLE;
+            boolean active = n.phase == Phase.FENCING || n.phase == Phase.RETRY_WAIT || n.phase == Phase.UNFENCEABLE
+                    || n.phase == Phase.DELAY_WAIT;
             if (active && (!coordinator || !n.down)) {
                 throw new IllegalStateException("node " + n.id + " in " + n.phase + " while coordinator=" + coordinator
                         + " down=" + n.down);

@@ -9,7 +9,9 @@ public enum ExitReason {
     /** Leave rule: it could write neither copy for the disk timeout. */
     LOST_DISK(6),
     /** Another daemon with a newer incarnation writes this node's slot. */
-    DUPLICATE_NODE(7);
+    DUPLICATE_NODE(7),
+    /** The coordinator wrote a poison pill for this incarnation: it was fenced through the disk. */
+    POISON_PILL(8);
 
     public final int exitStatus;
 

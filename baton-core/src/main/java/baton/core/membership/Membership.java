@@ -51,6 +51,11 @@ public final class Membership {
     private final Verdict[] verdict;
     private final long[] downIncarnation;
     private final String[] fencedHow;
+    /**
+     * An incarnation fenced before membership declared it down (an operator's manual fence of a
+     * running node): when it goes down, it is fenced at once.
+     */
+    private final long[] fencedEarlyIncarnation;
 
     public Membership(int selfId, int nodes, int rings, Timeouts timeouts) {
         if (selfId < 1 || selfId > nodes || rings < 1) {
@@ -69,6 +74,7 @@ public final class Membership {
         verdict = new Verdict[nodes + 1];
         downIncarnation = new long[nodes + 1];
         fencedHow = new String[nodes + 1];
+        fencedEarlyIncarnation = new long[nodes + 1];
         for (int i = 1; i <= nodes; i++) {
             disk[i] = Liveness.PENDING;
             verdict[i] = i == selfId ? Verdict.UP : Verdict.ABSENT;
@@ -114,6 +120,12 @@ public final class Membership {
                     out.add(new MembershipEvent.VerdictChanged(f.peer(), Verdict.DOWN, Verdict.FENCED,
                             "fenced (" + f.how() + ") at incarnation " + f.incarnation()));
                     verdict[f.peer()] = Verdict.FENCED;
+                } else if (verdict[f.peer()] != Verdict.FENCED
+                        && f.incarnation() >= Math.max(heardIncarnation[f.peer()], diskIncarnation[f.peer()])) {
+                    // Fenced on an operator's word while it still looked alive: its slot and
+                    // heartbeats stop now, and the down verdict that follows is already fenced.
+                    fencedEarlyIncarnation[f.peer()] = f.incarnation();
+                    fencedHow[f.peer()] = f.how();
                 }
             }
             case MembershipInput.Disk d -> {
@@ -239,6 +251,12 @@ public final class Membership {
             String why = describe(p, now); // before the change: the evidence that led to it
             verdict[p] = v;
             out.add(new MembershipEvent.VerdictChanged(p, from, v, why));
+        }
+        if (v == Verdict.DOWN && fencedEarlyIncarnation[p] != 0 && fencedEarlyIncarnation[p] == downIncarnation[p]) {
+            fencedEarlyIncarnation[p] = 0;
+            verdict[p] = Verdict.FENCED;
+            out.add(new MembershipEvent.VerdictChanged(p, Verdict.DOWN, Verdict.FENCED,
+                    "fenced (" + fencedHow[p] + ") at incarnation " + downIncarnation[p] + ", before it was declared down"));
         }
     }
 

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  */
 class FencingModelTest {
     static final long MS = 1_000_000L;
-    static final FenceTiming T = new FenceTiming(3_000 * MS, 500 * MS, 4_000 * MS, 200 * MS);
+    static final FenceTiming T = new FenceTiming(3_000 * MS, 500 * MS, 4_000 * MS, 200 * MS, 1_500 * MS);
     static final Map<Integer, List<FenceLevel>> LEVELS = Map.of(
             1, List.of(FenceLevel.of("a1"), FenceLevel.of("b1", "c1")),
             2, List.of(FenceLevel.of("a2", "b2")),
@@ -226,6 +226,7 @@ class FencingModelTest {
                 }
             }
             case OperatorConfirm c -> confirmNode = c.nodeId();
+            case FenceInput.OperatorFence f -> throw new AssertionError("this model does not generate " + f);
             case Tick t -> {}
             case AgentDone d -> {}
         }
@@ -241,6 +242,7 @@ class FencingModelTest {
             }
             switch (e) {
                 case RunAgent ra -> checkRun(ra);
+                case FenceEffect.WritePill p -> throw new AssertionError("no pill level in this model: " + p);
                 case Fenced fe -> {
                     checkFenced(fe, confirmAccepted && fe.nodeId() == confirmNode);
                     fencedNow++;

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** Fencing scenarios driven by hand with a fake clock. Node 2: level 1 = ipmi-2, level 2 = pdu-a + pdu-b. */
 class FencingTest {
     static final long MS = 1_000_000L;
-    static final FenceTiming T = new FenceTiming(20_000 * MS, 1_000 * MS, 8_000 * MS, 1_000 * MS);
+    static final FenceTiming T = new FenceTiming(20_000 * MS, 1_000 * MS, 8_000 * MS, 1_000 * MS, 3_000 * MS);
     static final FenceTopology TOPO = new FenceTopology(Map.of(
             2, List.of(FenceLevel.of("ipmi-2"), FenceLevel.of("pdu-a", "pdu-b")),
             3, List.of(FenceLevel.of("ipmi-3"))));
@@ -283,7 +283,7 @@ class FencingTest {
         assertThat(T.backoffNanos(1)).isEqualTo(1_000 * MS);
         assertThat(T.backoffNanos(4)).isEqualTo(8_000 * MS);
         assertThat(T.backoffNanos(Integer.MAX_VALUE)).isEqualTo(8_000 * MS);
-        var huge = new FenceTiming(1, Long.MAX_VALUE / 3, Long.MAX_VALUE, 0);
+        var huge = new FenceTiming(1, Long.MAX_VALUE / 3, Long.MAX_VALUE, 0, 1);
         assertThat(huge.backoffNanos(100)).isEqualTo(Long.MAX_VALUE);
     }
 }

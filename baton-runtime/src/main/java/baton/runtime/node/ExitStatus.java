@@ -18,4 +18,5 @@ public final class ExitStatus {
     public static final int JOIN_REFUSED = ExitReason.JOIN_REFUSED.exitStatus;
     public static final int LOST_DISK = ExitReason.LOST_DISK.exitStatus;
     public static final int DUPLICATE_NODE = ExitReason.DUPLICATE_NODE.exitStatus;
+    public static final int POISON_PILL = ExitReason.POISON_PILL.exitStatus;
 }
