@@ -1,0 +1,188 @@
+package baton.lab.bmc;
+
+import baton.lab.ProcStat;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The power of a lab BMC's machine: on is a running process, started from {@code machine.sh} in
+ * the BMC's folder; off is that process (and whatever it started) gone. Used by
+ * {@link RedfishServer} inside the node host, so the machine is a process of that host, in its
+ * network namespace; {@link RedfishBmc} writes the script and reads the pid it records.
+ *
+ * <p><b>Power off</b> is SIGTERM to the machine, SIGKILL to it and everything it started
+ * {@link #KILL_WAIT} later, then waiting until the machine has exited. {@link #off()} returns only
+ * then: a BMC that answers Off while the machine still runs would let a cluster recover a
+ * workload that is still running, which is exactly what fencing must prevent. Processes the
+ * machine started die with it even if the machine itself exits at SIGTERM: a real power cut
+ * leaves nothing running.
+ *
+ * <p>Not thread-safe: the server drives it from its one request thread.
+ */
+final class MachinePower {
+    /** After SIGTERM, how long the machine has before SIGKILL: a lab machine that ignores SIGTERM is off 2 s later. */
+    static final Duration KILL_WAIT = Duration.ofSeconds(2);
+
+    /** How long killed processes may take to disappear: longer means one is stuck in the kernel. */
+    static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
+
+    static final String SCRIPT = "machine.sh";
+    static final String PID_FILE = "machine.pid";
+    static final String LOG_FILE = "machine.log";
+
+    private final Path dir;
+    private Process machine;
+
+    MachinePower(Path dir) {
+        this.dir = dir;
+    }
+
+    boolean isOn() {
+        return machine != null && machine.isAlive();
+    }
+
+    /** The running machine's pid; only while {@link #isOn()}. */
+    long pid() {
+        if (!isOn()) {
+            throw new IllegalStateException("the machine is off");
+        }
+        return machine.pid();
+    }
+
+    /** Starts the machine unless it runs; returns whether it started one. */
+    boolean on() {
+        if (isOn()) {
+            return false;
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(PID_FILE));
+            Process p = new ProcessBuilder(dir.resolve(SCRIPT).toString())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(LOG_FILE).toFile()))
+                    .start();
+            machine = p;
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + dir.resolve(SCRIPT), e);
+        }
+    }
+
+    /**
+     * Ends the machine unless it is off; returns how: {@code "off already"}, {@code "exited at
+     * SIGTERM"} or {@code "killed"}. Throws {@link IllegalStateException} if it, or a process it
+     * started, outlives SIGKILL by {@link #KILL_TIMEOUT}; the power then stays on.
+     */
+    String off() {
+        if (!isOn()) {
+            return "off already";
+        }
+        // Collect the machine's processes while they are still its descendants: once it exits they are orphans.
+        List<ProcessHandle> started = new ArrayList<>(machine.descendants().toList());
+        machine.destroy();
+        boolean exited = waitFor(machine, KILL_WAIT);
+        machine.descendants().forEach(started::add);
+        started.forEach(ProcessHandle::destroyForcibly);
+        if (!exited) {
+            machine.destroyForcibly();
+        }
+        long deadline = System.nanoTime() + KILL_TIMEOUT.toNanos();
+        boolean gone = waitFor(machine, KILL_TIMEOUT);
+        while (gone && started.stream().anyMatch(MachinePower::running)) {
+            if (System.nanoTime() - deadline >= 0) {
+                gone = false;
+                break;
+            }
+            pause();
+        }
+        if (!gone) {
+            throw new IllegalStateException("machine pid " + machine.pid() + " or a process it started outlived SIGKILL by " + KILL_TIMEOUT);
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(PID_FILE));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + dir.resolve(PID_FILE), e);
+        }
+        return exited ? "exited at SIGTERM" : "killed";
+    }
+
+    /**
+     * Writes {@code dir/machine.sh}, which records its pid in {@code machine.pid} and then execs
+     * {@code command} with its output appended to {@code machine.log}: the exec keeps the pid, so
+     * the recorded pid is the machine's.
+     */
+    static void writeScript(Path dir, List<String> command) throws IOException {
+        StringBuilder exec = new StringBuilder("exec");
+        for (String arg : command) {
+            exec.append(' ').append(shellQuote(arg));
+        }
+        String script = "#!/bin/sh\n"
+                + "# Written by baton.lab.bmc.RedfishBmc: the machine behind the BMC's power.\n"
+                + "echo $$ > " + shellQuote(dir.resolve(PID_FILE).toString()) + "\n"
+                + exec + " >> " + shellQuote(dir.resolve(LOG_FILE).toString()) + " 2>&1 < /dev/null\n";
+        Path file = dir.resolve(SCRIPT);
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.writeString(file, script, StandardCharsets.UTF_8);
+    }
+
+    /** The running machine of the BMC whose folder is {@code dir}, found by the pid its script recorded. */
+    static Optional<ProcessHandle> running(Path dir) {
+        Path file = dir.resolve(PID_FILE);
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        if (!text.matches("[0-9]{1,10}")) {
+            return Optional.empty(); // Being written right now: the machine is only just starting.
+        }
+        // Before its exec the pid is the script's shell, which becomes the machine: the same process.
+        return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive);
+    }
+
+    /**
+     * Whether {@code p} still runs code. A zombie does not: the machine's orphans wait as zombies
+     * until init reaps them, which some inits (a container's) do only every second or so, and
+     * {@link ProcessHandle#isAlive()} counts them alive.
+     */
+    private static boolean running(ProcessHandle p) {
+        return p.isAlive() && ProcStat.read(p.pid()).map(s -> s.state() != 'Z').orElse(false);
+    }
+
+    private static String shellQuote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static boolean waitFor(Process p, Duration timeout) {
+        try {
+            return p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for machine pid " + p.pid(), e);
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the machine's processes", e);
+        }
+    }
+}
