@@ -41,6 +41,13 @@ public sealed interface FenceEvent {
         }
     }
 
+    /** The quorum disk already records this incarnation as dead: nothing to do but believe it. */
+    record AlreadyFenced(int nodeId, long incarnation, String how) implements FenceEvent {
+        public String fields() {
+            return "event=fence-already-recorded node-id=" + nodeId + " incarnation=" + incarnation + " how=\"" + how + "\"";
+        }
+    }
+
     /** This node stopped being coordinator while fencing {@code nodeId}; the next coordinator starts over. */
     record Abandoned(int nodeId, long incarnation, String reason) implements FenceEvent {
         public String fields() {

@@ -25,6 +25,12 @@ public sealed interface FenceInput {
      */
     record OperatorFence(long nowNanos, int nodeId, long incarnation, String reason) implements FenceInput {}
 
+    /**
+     * The quorum disk records {@code incarnation} of {@code nodeId} as dead (fenced or confirmed by
+     * an earlier coordinator): a new coordinator does not fence it again.
+     */
+    record Recorded(long nowNanos, int nodeId, long incarnation, String how) implements FenceInput {}
+
     /** {@code baton fence confirm NODE}: an operator checked by hand that the node is off. */
     record OperatorConfirm(long nowNanos, int nodeId) implements FenceInput {}
 }

@@ -62,9 +62,10 @@ public record FenceTiming(long agentDeadlineNanos, long retryBaseNanos, long ret
      *     trigger it); that read is issued within I of T and fails within 2I: T + 3I;</li>
      * </ul>
      * then it stops its workloads within {@code stopBudgetNanos} and exits. A victim that is hung
-     * does none of this: the hardware watchdog, petted only after a good disk cycle, resets the
-     * machine {@code watchdogNanos} after the last pet, which came before the pill. So the wait
-     * is max(T + 3I, W), stretched by the clock-rate bound for two clocks ((1 + e) / (1 - e)),
+     * does none of this: the hardware watchdog, petted only after a good read of its fence record,
+     * resets the machine {@code watchdogNanos} after the last pet. That pet may come from a read
+     * issued just before the pill landed and completing up to 3I later, so the machine is reset
+     * by W + 3I. So the wait is max(T, W) + 3I, stretched by the clock-rate bound for two clocks ((1 + e) / (1 - e)),
      * plus the stop budget. Without a watchdog (W = 0) a hung victim is not covered: the
      * configuration warns, and power fencing should come first.
      */
@@ -73,7 +74,7 @@ public record FenceTiming(long agentDeadlineNanos, long retryBaseNanos, long ret
             throw new IllegalArgumentException("watchdog " + watchdogNanos + " ns, stop budget " + stopBudgetNanos + " ns");
         }
         long i = t.diskIntervalNanos();
-        long base = Math.max(t.diskTimeoutNanos() + 3 * i, watchdogNanos);
+        long base = Math.max(t.diskTimeoutNanos(), watchdogNanos) + 3 * i;
         long ppm = Timeouts.clockRateErrorPpm();
         long stretched = Math.ceilDiv(Math.multiplyExact(base, 1_000_000L + ppm), 1_000_000L - ppm);
         return stretched + stopBudgetNanos;

@@ -91,6 +91,9 @@ public final class Fencing {
         boolean levelFailed;
         /** An operator asked for this fence: no delay. */
         boolean manual;
+        /** The newest incarnation the quorum disk records as dead, and how. */
+        long recordedDead;
+        String recordedHow = "";
         /** The pill level's deadline, while its device is in PILL_WAIT. */
         long pillUntilNanos;
         final Map<String, DeviceStage> devices = new LinkedHashMap<>();
@@ -131,6 +134,7 @@ public final class Fencing {
             case AgentDone d -> onDone(d, out);
             case OperatorConfirm c -> onConfirm(c, out);
             case OperatorFence f -> onOperatorFence(f, out);
+            case FenceInput.Recorded r -> onRecorded(r, out);
         }
         drive(now, out);
         checkInvariants();
@@ -206,6 +210,27 @@ public final class Fencing {
         n.phase = Phase.IDLE;
         n.round = 0;
         n.problem = "";
+        believeRecord(n, out);
+    }
+
+    private void onRecorded(FenceInput.Recorded r, List<FenceEffect> out) {
+        Node n = node(r.nodeId());
+        if (r.incarnation() > n.recordedDead) {
+            n.recordedDead = r.incarnation();
+            n.recordedHow = r.how();
+        }
+        believeRecord(n, out);
+    }
+
+    /** A down incarnation the disk records as dead is fenced already: no operation, no second recovery. */
+    private void believeRecord(Node n, List<FenceEffect> out) {
+        if (n.down && n.recordedDead == n.incarnation && n.phase != Phase.FENCED) {
+            orphan(n);
+            n.down = false;
+            n.phase = Phase.FENCED;
+            n.how = n.recordedHow;
+            report(out, new FenceEvent.AlreadyFenced(n.id, n.incarnation, n.recordedHow));
+        }
     }
 
     private void onOperatorFence(OperatorFence f, List<FenceEffect> out) {

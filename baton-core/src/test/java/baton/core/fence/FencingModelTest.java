@@ -227,6 +227,7 @@ class FencingModelTest {
             }
             case OperatorConfirm c -> confirmNode = c.nodeId();
             case FenceInput.OperatorFence f -> throw new AssertionError("this model does not generate " + f);
+            case FenceInput.Recorded r -> throw new AssertionError("this model does not generate " + r);
             case Tick t -> {}
             case AgentDone d -> {}
         }

@@ -168,8 +168,24 @@ class FencingOptionsTest {
         assertThat(FenceTiming.pillWaitNanos(Timeouts.DEFAULTS, 0, 0)).isEqualTo(1428282829L);
         assertThat(FenceTiming.pillWaitNanos(Timeouts.DEFAULTS, 0, 5_000 * MS)).isEqualTo(6428282829L);
         // A watchdog longer than the read rule sets the wait.
-        assertThat(FenceTiming.pillWaitNanos(Timeouts.DEFAULTS, 10_000 * MS, 0)).isEqualTo(10_202_020_203L);
+        assertThat(FenceTiming.pillWaitNanos(Timeouts.DEFAULTS, 10_000 * MS, 0)).isEqualTo(10814141415L);
         // A slow SAN: I = 1 s, 4 missed: T + 3I = 7 s.
         assertThat(FenceTiming.pillWaitNanos(new Timeouts(1000, 4, 100, 8), 0, 0)).isEqualTo(7141414142L);
+    }
+
+    @Test
+    void aNewCoordinatorBelievesTheFenceRecordedOnTheDisk() {
+        var f = new Fencing(new FenceTopology(LEVELS), T);
+        step(f, new CoordinatorChanged(now, true, 4));
+        step(f, new FenceInput.Recorded(now, 2, 11, "level 1: ipmi-2 confirmed off"));
+        var out = step(f, new VerdictDown(now, 2, 11, "slot stale"));
+        assertThat(of(out, RunAgent.class)).isEmpty();
+        assertThat(of(out, Fenced.class)).isEmpty(); // the earlier coordinator recorded it; nothing is recovered twice
+        assertThat(reports(out)).singleElement().asString()
+                .isEqualTo("event=fence-already-recorded node-id=2 incarnation=11 how=\"level 1: ipmi-2 confirmed off\"");
+        assertThat(f.state(2)).isEqualTo(new FenceState.Fenced("level 1: ipmi-2 confirmed off"));
+        // A record of an older incarnation does not cover a newer one.
+        step(f, new VerdictBack(now, 2, 12));
+        assertThat(of(step(f, new VerdictDown(now, 2, 13, "slot stale")), RunAgent.class)).hasSize(1);
     }
 }
