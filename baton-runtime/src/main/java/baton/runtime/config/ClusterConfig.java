@@ -28,11 +28,12 @@ import java.util.TreeMap;
  * @param fenceDevices the cluster's fence devices by name (each device's {@link FenceDevice#name()}),
  *     sorted by name; may include devices no node uses
  * @param fenceTopology each node's fencing levels by node id; a node without levels cannot be
- *     fenced by power. Every device a level names is in {@code fenceDevices}.
+ *     fenced by power. Every device a level names is in {@code fenceDevices} (or is the poison pill).
+ * @param fencing the cluster-wide fencing settings
  */
 public record ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
         QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
-        FenceTopology fenceTopology) {
+        FenceTopology fenceTopology, FencingConfig fencing) {
     /** No devices and no levels: a cluster that cannot fence by power (alarms instead, docs/fencing.md). */
     public static final FenceTopology NO_FENCING = new FenceTopology(Map.of());
 
@@ -53,6 +54,10 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
         Objects.requireNonNull(quorumDisk, "quorumDisk");
         Objects.requireNonNull(timeouts, "timeouts");
         Objects.requireNonNull(fenceTopology, "fenceTopology");
+        Objects.requireNonNull(fencing, "fencing");
+        if (fenceTopology.reboot() != fencing.reboot()) {
+            throw new IllegalArgumentException("the topology's reboot " + fenceTopology.reboot() + " differs from the settings'");
+        }
         nodes = List.copyOf(nodes);
         fenceDevices = Collections.unmodifiableMap(new TreeMap<>(fenceDevices));
         // Checked with messages by the loader; asserted again here because the disk and
@@ -97,13 +102,21 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
             }
             for (FenceLevel level : e.getValue()) {
                 for (String device : level.devices()) {
-                    if (!fenceDevices.containsKey(device)) {
+                    if (!level.isPoisonPill() && !fenceDevices.containsKey(device)) {
                         throw new IllegalArgumentException("node id " + e.getKey() + " is fenced by device '" + device
                                 + "', which is not a fence device");
                     }
                 }
             }
         }
+    }
+
+    /** With the default fencing settings. */
+    public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
+            QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
+            FenceTopology fenceTopology) {
+        this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, heartbeatPort, fenceDevices, fenceTopology,
+                FencingConfig.DEFAULTS);
     }
 
     /** A configuration without fence devices. */

@@ -16,7 +16,7 @@ import java.util.OptionalLong;
 final class ConfigBinding {
     private ConfigBinding() {}
 
-    static final List<String> ROOT_KEYS = List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices");
+    static final List<String> ROOT_KEYS = List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing");
     static final List<String> CLUSTER_KEYS = List.of("name", "keyFile", "heartbeatPort");
     static final List<String> QUORUM_DISK_KEYS = List.of("primary", "shadow");
     static final List<String> TIMEOUT_KEYS =
@@ -33,7 +33,7 @@ final class ConfigBinding {
         Path absolute = file.toAbsolutePath().normalize();
         Path folder = absolute.getParent();
         Optional<Section> top = Section.of(root, "", root.line(), problems, ROOT_KEYS,
-                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:), each at the start of a line");
+                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:), each at the start of a line");
         if (top.isEmpty()) {
             return Optional.empty();
         }
@@ -60,8 +60,12 @@ final class ConfigBinding {
         FenceBinding.Devices fenceDevices = s.optional("fenceDevices")
                 .map(v -> FenceBinding.devices(v, "fenceDevices", folder, problems))
                 .orElse(FenceBinding.Devices.NONE);
+        Optional<FencingConfig> fencing = s.optional("fencing")
+                .map(v -> FenceBinding.settings(v, "fencing", s.lineOf("fencing"), problems))
+                .orElse(Optional.of(FencingConfig.DEFAULTS));
+        boolean reboot = fencing.map(FencingConfig::reboot).orElse(false);
         Optional<FenceTopology> fenceTopology = s.optional("nodes")
-                .flatMap(v -> FenceBinding.topology(v, "nodes", fenceDevices, problems));
+                .flatMap(v -> FenceBinding.topology(v, "nodes", fenceDevices, reboot, problems));
 
         Optional<QuorumDiskConfig> quorumDisk = s.required("quorumDisk", QUORUM_DISK_EXAMPLE)
                 .flatMap(v -> quorumDisk(v, s.lineOf("quorumDisk"), folder, problems));
@@ -83,7 +87,7 @@ final class ConfigBinding {
         }
         return Optional.of(new ClusterConfig(absolute, clusterName.orElseThrow(), keyFile.orElseThrow(), nodes,
                 quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow(), fenceDevices.built(),
-                fenceTopology.orElseThrow()));
+                fenceTopology.orElseThrow(), fencing.orElseThrow()));
     }
 
     private static Optional<String> clusterName(YamlNode value, String path, Problems problems) {

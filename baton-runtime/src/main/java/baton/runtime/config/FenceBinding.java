@@ -93,8 +93,14 @@ final class FenceBinding {
                 problems.add(entry.line(), devicePath, p, "use a name like '" + deviceNameSuggestion(name) + "'");
                 return false;
             }).orElse(true);
+            if (name.equals(FenceLevel.POISON_PILL)) {
+                problems.add(entry.line(), devicePath, "'" + FenceLevel.POISON_PILL + "' is Baton's disk-based fencing level,"
+                        + " not a name for a device", "name the device otherwise, e.g. 'pdu-1'");
+                nameOk = false;
+            }
+            boolean usable = nameOk;
             device(name, entry.value(), devicePath, entry.line(), folder, problems)
-                    .filter(d -> nameOk)
+                    .filter(d -> usable)
                     .ifPresent(d -> built.put(name, d));
         }
         return new Devices(names, built);
@@ -347,15 +353,29 @@ final class FenceBinding {
      * the nodes list that NodesBinding binds (and reports problems of); here only the
      * {@code fence} key and the node's {@code id} are looked at.
      */
-    static Optional<FenceTopology> topology(YamlNode nodesValue, String path, Devices devices, Problems problems) {
+    static Optional<FenceTopology> topology(YamlNode nodesValue, String path, Devices devices, boolean reboot,
+                                            Problems problems) {
         if (!(nodesValue instanceof YamlNode.Sequence list)) {
             return Optional.empty(); // reported by NodesBinding
         }
         int before = problems.count();
         Map<Integer, List<FenceLevel>> levelsByNode = new TreeMap<>();
+        Map<Integer, Long> delays = new TreeMap<>();
         for (int i = 0; i < list.items().size(); i++) {
             if (!(list.items().get(i) instanceof YamlNode.Mapping node)) {
                 continue;
+            }
+            OptionalLong id = entry(node, "id").map(Entry::value)
+                    .filter(v -> v instanceof YamlNode.WholeNumber)
+                    .map(v -> parseId(((YamlNode.WholeNumber) v).source()))
+                    .orElse(OptionalLong.empty());
+            Optional<Entry> delay = entry(node, "fenceDelayMillis");
+            if (delay.isPresent()) {
+                OptionalLong ms = Scalars.whole(delay.get().value(), path + "[" + i + "].fenceDelayMillis", problems, 0,
+                        FenceTopology.MAX_DELAY_NANOS / 1_000_000L, "fenceDelayMillis: 5000");
+                if (ms.isPresent() && id.isPresent()) {
+                    delays.put((int) id.getAsLong(), ms.getAsLong() * 1_000_000L);
+                }
             }
             Optional<Entry> fence = entry(node, "fence");
             if (fence.isEmpty() || fence.get().value() instanceof YamlNode.Null) {
@@ -363,15 +383,55 @@ final class FenceBinding {
             }
             String fencePath = path + "[" + i + "].fence";
             List<FenceLevel> levels = levels(fence.get(), fencePath, devices, problems);
-            OptionalLong id = entry(node, "id").map(Entry::value)
-                    .filter(v -> v instanceof YamlNode.WholeNumber)
-                    .map(v -> parseId(((YamlNode.WholeNumber) v).source()))
-                    .orElse(OptionalLong.empty());
             if (id.isPresent() && !levels.isEmpty()) {
                 levelsByNode.put((int) id.getAsLong(), levels);
             }
         }
-        return problems.count() == before ? Optional.of(new FenceTopology(levelsByNode)) : Optional.empty();
+        return problems.count() == before ? Optional.of(new FenceTopology(levelsByNode, delays, reboot)) : Optional.empty();
+    }
+
+    static final List<String> SETTINGS_KEYS = List.of("action", "monitorIntervalMillis", "monitorTimeoutMillis",
+            "watchdogTimeoutMillis", "workloadStopMillis");
+    private static final String SETTINGS_EXAMPLE = "fencing: {action: off, monitorIntervalMillis: 30000}";
+
+    /** The {@code fencing:} section; any key left out keeps its default. */
+    static Optional<FencingConfig> settings(YamlNode value, String path, int line, Problems problems) {
+        Optional<Section> section = Section.of(value, path, line, problems, SETTINGS_KEYS, SETTINGS_EXAMPLE);
+        if (section.isEmpty()) {
+            return Optional.empty();
+        }
+        Section s = section.get();
+        FencingConfig d = FencingConfig.DEFAULTS;
+        int before = problems.count();
+        boolean reboot = d.reboot();
+        Optional<YamlNode> action = s.optional("action");
+        if (action.isPresent()) {
+            Optional<String> a = Scalars.text(action.get(), s.path("action"), problems, "action: off");
+            if (a.isPresent() && !a.get().equals("off") && !a.get().equals("reboot")) {
+                problems.add(action.get().line(), s.path("action"), "unknown fence action '" + YamlNode.shown(a.get()) + "'",
+                        "write 'off' (power off and check it is off; the default) or 'reboot' (the agent powers off and on)");
+            }
+            reboot = a.map("reboot"::equals).orElse(false);
+        }
+        long interval = millis(s, "monitorIntervalMillis", d.monitorIntervalMillis(), FencingConfig.MIN_MONITOR_INTERVAL_MILLIS,
+                FencingConfig.MAX_MONITOR_INTERVAL_MILLIS, problems);
+        long timeout = millis(s, "monitorTimeoutMillis", Math.min(d.monitorTimeoutMillis(), interval - 1), 1,
+                FencingConfig.MAX_MILLIS, problems);
+        long watchdog = millis(s, "watchdogTimeoutMillis", d.watchdogTimeoutMillis(), 0, FencingConfig.MAX_MILLIS, problems);
+        long stop = millis(s, "workloadStopMillis", d.workloadStopMillis(), 0, FencingConfig.MAX_MILLIS, problems);
+        if (problems.count() == before && timeout >= interval) {
+            problems.add(s.lineOf("monitorTimeoutMillis"), s.path("monitorTimeoutMillis"), "the monitor timeout " + timeout
+                    + " ms is not shorter than the monitor interval " + interval + " ms",
+                    "make monitorTimeoutMillis shorter than monitorIntervalMillis, e.g. 20000 with 30000");
+        }
+        return problems.count() == before
+                ? Optional.of(new FencingConfig(reboot, interval, timeout, watchdog, stop))
+                : Optional.empty();
+    }
+
+    private static long millis(Section s, String key, long fallback, long min, long max, Problems problems) {
+        return s.optional(key).map(v -> Scalars.whole(v, s.path(key), problems, min, max, key + ": " + fallback).orElse(fallback))
+                .orElse(fallback);
     }
 
     private static OptionalLong parseId(String source) {
@@ -432,7 +492,12 @@ final class FenceBinding {
                         "use a name like '" + deviceNameSuggestion(name.get()) + "'");
                 continue;
             }
-            if (!devices.names().contains(name.get())) {
+            if (name.get().equals(FenceLevel.POISON_PILL) && list.items().size() > 1) {
+                problems.add(item.line(), itemPath, FenceLevel.POISON_PILL + " shares a level with other devices",
+                        "give the poison pill a level of its own, normally the last: - [" + FenceLevel.POISON_PILL + "]");
+                continue;
+            }
+            if (!name.get().equals(FenceLevel.POISON_PILL) && !devices.names().contains(name.get())) {
                 problems.add(item.line(), itemPath, "device '" + YamlNode.shown(name.get())
                         + "' is not defined under fenceDevices", devices.names().isEmpty()
                                 ? "define it: fenceDevices: {" + YamlNode.shown(name.get())

@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
 final class NodesBinding {
     private NodesBinding() {}
 
-    /** {@code fence} (the node's fencing levels) is bound by FenceBinding, which needs the devices. */
-    static final List<String> NODE_KEYS = List.of("id", "name", "addresses", "fence");
+    /** {@code fence} and {@code fenceDelayMillis} are bound by FenceBinding, which needs the devices. */
+    static final List<String> NODE_KEYS = List.of("id", "name", "addresses", "fence", "fenceDelayMillis");
 
     private static final String NODE_EXAMPLE = "'- id: 1' with 'name: node-1' and 'addresses: [198.18.0.1]' below it";
 

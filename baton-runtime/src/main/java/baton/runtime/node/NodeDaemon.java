@@ -15,8 +15,17 @@ import baton.core.liveness.Liveness;
 import baton.core.fence.AgentOutcome;
 import baton.core.fence.FenceEffect;
 import baton.core.fence.FenceInput;
-import baton.core.fence.FenceTiming;
+import baton.core.fence.FenceEvent;
+import baton.core.fence.FenceRecord;
+import baton.core.fence.FenceRecordCodec;
+import baton.core.fence.FenceRequest;
+import baton.core.fence.FenceState;
+import baton.core.fence.FenceWatch;
+import baton.core.fence.FenceWatchEffect;
+import baton.core.fence.FenceWatchInput;
 import baton.core.fence.Fencing;
+import baton.core.fence.PillWatch;
+import baton.core.fence.FenceAction;
 import baton.core.lease.CoordinatorLease;
 import baton.core.lease.LeaseEffect;
 import baton.core.lease.LeaseInput;
@@ -30,7 +39,9 @@ import baton.runtime.disk.DiskCopy;
 import baton.runtime.fence.AgentAction;
 import baton.runtime.fence.AgentResult;
 import baton.runtime.fence.FenceAgent;
+import baton.runtime.fence.FenceBlocks;
 import baton.runtime.fence.FenceDevice;
+import baton.runtime.fence.FenceMonitorRunner;
 import baton.runtime.disk.DiskRefusedException;
 import baton.runtime.disk.QuorumDisk;
 import baton.runtime.log.KvLog;
@@ -82,7 +93,19 @@ public final class NodeDaemon {
         record Lease(int generation, LeaseInput input) implements Input {}
 
         record Leave(long nowNanos, long wallMillis) implements Input {}
+
+        /** A completion of the fence ledger's disk I/O, to run on the loop. */
+        record Call(Runnable action) implements Input {}
+
+        /** A read of this node's fence record for the pill watch of {@code generation}. */
+        record Pill(int generation, Copy copy, long cycle, byte[] block, String error) implements Input {}
+
+        /** A monitor call on another node's fence device, for the watch of {@code generation}. */
+        record Monitor(int generation, FenceWatchInput.MonitorDone done) implements Input {}
     }
+
+    /** How often the coordinator reads the operators' requests from the quorum disk. */
+    static final long REQUEST_POLL_NANOS = 1_000_000_000L;
 
     private final ClusterConfig config;
     private final NodeConfig node;
@@ -108,7 +131,18 @@ public final class NodeDaemon {
     private Membership membership;
     private CoordinatorLease lease;
     private Fencing fencing;
+    private PillWatch pillWatch;
+    private FenceWatch fenceWatch;
     private final FenceAgent fenceAgent = new FenceAgent();
+    private final FenceRecordCodec fenceCodec;
+    private final FenceLedger ledger;
+    private final FenceMonitorRunner monitorRunner;
+    private long lastRequestPollNanos;
+    /** Fenced verdicts whose record could not be written yet: retried every tick, recorded before believed. */
+    private final java.util.List<FenceEffect.Fenced> unrecordedFences = new java.util.ArrayList<>();
+    private boolean recordingFence;
+    /** The operator request the current fencing step answers, if any. */
+    private FenceRequest answering;
     private HeartbeatService heartbeats;
     private long lastStatusNanos;
 
@@ -124,6 +158,13 @@ public final class NodeDaemon {
         this.incarnation = incarnation;
         this.workloads = workloads;
         this.runDir = runDir;
+        this.fenceCodec = new FenceRecordCodec(header.clusterId(), key);
+        this.ledger = new FenceLedger(new FenceBlocks(disk, fenceCodec), node.id(), config.maxNodeId(), log,
+                action -> offer(new Input.Call(action)));
+        this.monitorRunner = new FenceMonitorRunner(fenceAgent, config.fenceDevices(), done -> {
+            int gen = generation;
+            offer(new Input.Monitor(gen, done));
+        });
         newCores();
     }
 
@@ -132,7 +173,12 @@ public final class NodeDaemon {
         diskCore = new DiskLiveness(node.id(), header, codec, config.timeouts(), incarnation, config.maxNodeId());
         membership = new Membership(node.id(), config.maxNodeId(), node.addresses().size(), config.timeouts());
         lease = new CoordinatorLease(node.id(), config.maxNodeId(), header.clusterId(), key, config.timeouts(), incarnation);
-        fencing = new Fencing(config.fenceTopology(), FenceTiming.DEFAULTS);
+        fencing = new Fencing(config.fenceTopology(), config.fencing().timing(config.timeouts()));
+        pillWatch = new PillWatch(node.id(), incarnation, config.timeouts(), fenceCodec);
+        // Every configured node is watched: one without levels has no fencing path, and says so.
+        java.util.Map<Integer, java.util.List<baton.core.fence.FenceLevel>> all = new java.util.TreeMap<>();
+        config.nodes().forEach(n -> all.put(n.id(), config.fenceTopology().levels(n.id())));
+        fenceWatch = new FenceWatch(new baton.core.fence.FenceTopology(all), node.id(), config.fencing().monitorTiming());
     }
 
     /**
@@ -236,6 +282,7 @@ public final class NodeDaemon {
             if (heartbeats != null) {
                 heartbeats.close();
             }
+            ledger.close();
             disk.close();
             if (runDir != null) {
                 try {
@@ -261,9 +308,19 @@ public final class NodeDaemon {
                 }
                 // The lease decides who may fence; a belief that ran out stops fencing at once.
                 if (fencing.isCoordinator() && !lease.isCoordinator(t.nowNanos())) {
+                    ledger.ceased();
                     fencingStep(new FenceInput.CoordinatorChanged(t.nowNanos(), false, lease.generation()));
                 }
                 fencingStep(new FenceInput.Tick(t.nowNanos()));
+                if (diskCore.phase() == DiskLiveness.Phase.MEMBER && running) {
+                    pillStep(pillWatch.tick(t.nowNanos()));
+                    watchStep(new FenceWatchInput.Tick(t.nowNanos()));
+                }
+                if (fencing.isCoordinator() && t.nowNanos() - lastRequestPollNanos >= REQUEST_POLL_NANOS) {
+                    lastRequestPollNanos = t.nowNanos();
+                    ledger.pollRequests(this::onRequest);
+                    retryUnrecordedFences();
+                }
                 if (t.nowNanos() - lastStatusNanos >= STATUS_EVERY_NANOS) {
                     lastStatusNanos = t.nowNanos();
                     writeStatus();
@@ -308,6 +365,135 @@ public final class NodeDaemon {
                 leaseStep(new LeaseInput.Resign(l.nowNanos()));
                 diskStep(new DiskInput.LeaveRequested(l.nowNanos(), l.wallMillis()));
             }
+            case Input.Call c -> c.action().run();
+            case Input.Pill p -> {
+                if (p.generation() == generation && running) {
+                    pillStep(pillWatch.readDone(System.nanoTime(), p.copy(), p.cycle(), p.block(), p.error()));
+                }
+            }
+            case Input.Monitor m -> {
+                if (m.generation() == generation) {
+                    watchStep(m.done());
+                }
+            }
+        }
+    }
+
+    /** The victim's side of the poison pill: reads of this node's fence record, and the exit. */
+    private void pillStep(java.util.List<PillWatch.Effect> effects) {
+        int gen = generation;
+        for (PillWatch.Effect e : effects) {
+            switch (e) {
+                case PillWatch.Effect.Read r -> {
+                    DiskCopy d = disk.copy(r.copy());
+                    Thread.ofVirtual().name("baton-pill-read").start(() -> {
+                        byte[] block = null;
+                        String err = null;
+                        if (d == null) {
+                            err = "copy could not be opened";
+                        } else {
+                            try {
+                                block = d.read((long) DiskLayout.fenceRecordBlock(node.id()) * DiskLayout.BLOCK_SIZE_BYTES,
+                                        DiskLayout.BLOCK_SIZE_BYTES);
+                            } catch (IOException | RuntimeException x) {
+                                err = String.valueOf(x.getMessage());
+                            }
+                        }
+                        offer(new Input.Pill(gen, r.copy(), r.cycle(), block, err));
+                    });
+                }
+                case PillWatch.Effect.Exit x -> {
+                    ExitReason reason = x.pill() ? ExitReason.POISON_PILL : ExitReason.LOST_DISK;
+                    int n = workloads.stopAll(reason.label());
+                    log.error("event=workloads-stopped count=" + n + " reason=" + reason.label());
+                    log.error("event=exit reason=" + reason.label() + " status=" + reason.exitStatus + " detail=" + KvLog.q(x.detail()));
+                    exitStatus = reason.exitStatus;
+                    running = false;
+                }
+            }
+        }
+    }
+
+    /** The watch over the other nodes' power switches: monitor calls and their alarms. */
+    private void watchStep(FenceWatchInput in) {
+        long now = System.nanoTime();
+        for (FenceWatchEffect e : fenceWatch.step(in)) {
+            switch (e) {
+                case FenceWatchEffect.RunMonitor r -> monitorRunner.run(r, now);
+                case FenceWatchEffect.Report r -> {
+                    String fields = r.event().fields();
+                    if (r.event() instanceof baton.core.fence.FenceWatchEvent.NoFencingPath p) {
+                        fields += " peer=" + config.node(p.nodeId()).map(NodeConfig::name).orElse("?");
+                    }
+                    log.line(r.event().warning() ? KvLog.Level.WARN : KvLog.Level.INFO, fields);
+                }
+            }
+        }
+    }
+
+    /** An operator's request read from the quorum disk by this coordinator. */
+    private void onRequest(FenceRequest r) {
+        String from = config.node(r.requesterId()).map(NodeConfig::name).orElse("node " + r.requesterId());
+        String target = config.node(r.targetId()).map(NodeConfig::name).orElse(null);
+        log.warn("event=fence-request kind=" + r.kind().label + " from=" + from + " target=" + target + " seq=" + r.seq()
+                + " incarnation=" + r.targetIncarnation() + " reason=" + KvLog.q(r.reason()));
+        long now = System.nanoTime();
+        String refusal = null;
+        if (target == null) {
+            refusal = "node id " + r.targetId() + " is not in the configuration";
+        } else if (Math.abs(System.currentTimeMillis() - r.wallEpochMillis()) > FenceLedger.REQUEST_MAX_AGE_MILLIS) {
+            refusal = "the request is older than " + FenceLedger.REQUEST_MAX_AGE_MILLIS / 1000 + " s by this node's clock";
+        } else if (r.targetId() == node.id()) {
+            refusal = "the coordinator does not fence itself; ask again when another node holds the role, or stop it by hand";
+        }
+        if (refusal != null) {
+            ledger.answer(r.targetId(), r);
+            ledger.record(r.targetId(), r.targetIncarnation(), FenceRecord.State.REFUSED, refusal, false, lease.generation(), null);
+            return;
+        }
+        answering = r;
+        try {
+            switch (r.kind()) {
+                case FENCE -> {
+                    long inc = r.targetIncarnation() != 0 ? r.targetIncarnation() : membership.newestIncarnation(r.targetId());
+                    fencingStep(new FenceInput.OperatorFence(now, r.targetId(), inc, from + ": " + r.reason()));
+                }
+                case CONFIRM -> {
+                    FenceState.NodeView v = fencing.view().stream().filter(n -> n.nodeId() == r.targetId()).findFirst().orElse(null);
+                    if (v != null && r.targetIncarnation() != 0 && v.incarnation() != r.targetIncarnation()) {
+                        ledger.answer(r.targetId(), r);
+                        ledger.record(r.targetId(), r.targetIncarnation(), FenceRecord.State.REFUSED, "incarnation "
+                                + r.targetIncarnation() + " is not the one down (" + v.incarnation() + ")", false, lease.generation(), null);
+                    } else {
+                        fencingStep(new FenceInput.OperatorConfirm(now, r.targetId()));
+                    }
+                }
+            }
+        } finally {
+            answering = null;
+        }
+    }
+
+    /** Writes the fence record of a Fenced verdict, then lets membership believe it. */
+    private void recordFence(FenceEffect.Fenced f) {
+        recordingFence = true;
+        FenceRecord.State state = f.how().equals("operator") ? FenceRecord.State.CONFIRMED : FenceRecord.State.FENCED;
+        ledger.record(f.nodeId(), f.incarnation(), state, f.how(), false, f.generation(), errors -> {
+            recordingFence = false;
+            if (errors.size() >= 2) {
+                log.error("event=fence-record-failed peer-id=" + f.nodeId() + " errors=" + KvLog.q(String.join("; ", errors))
+                        + " note=" + KvLog.q("the fence is believed only once it is on the quorum disk; retrying"));
+                unrecordedFences.add(f);
+                return;
+            }
+            membershipStep(new MembershipInput.Fenced(System.nanoTime(), f.nodeId(), f.incarnation(), f.how()));
+            retryUnrecordedFences();
+        });
+    }
+
+    private void retryUnrecordedFences() {
+        if (!recordingFence && !unrecordedFences.isEmpty() && fencing.isCoordinator()) {
+            recordFence(unrecordedFences.removeFirst());
         }
     }
 
@@ -373,10 +559,13 @@ public final class NodeDaemon {
                 case LeaseEffect.BecameCoordinator b -> {
                     log.info("event=coordinator role=coordinator generation=" + b.generation()
                             + " note=" + KvLog.q("this node takes the cluster-wide decisions"));
+                    ledger.becameCoordinator(b.generation(), r -> fencingStep(new FenceInput.Recorded(System.nanoTime(),
+                            r.victimId(), r.victimIncarnation(), r.text())));
                     fencingStep(new FenceInput.CoordinatorChanged(System.nanoTime(), true, b.generation()));
                 }
                 case LeaseEffect.CeasedCoordinator c -> {
                     log.warn("event=coordinator role=follower generation=" + c.generation() + " reason=" + KvLog.q(c.reason()));
+                    ledger.ceased();
                     fencingStep(new FenceInput.CoordinatorChanged(System.nanoTime(), false, c.generation()));
                 }
             }
@@ -388,14 +577,58 @@ public final class NodeDaemon {
         for (FenceEffect e : fencing.step(in)) {
             switch (e) {
                 case FenceEffect.RunAgent r -> runAgent(gen, r);
+                case FenceEffect.WritePill p -> {
+                    log.warn("event=fence-pill peer-id=" + p.nodeId() + " incarnation=" + p.incarnation() + " generation=" + p.generation());
+                    ledger.record(p.nodeId(), p.incarnation(), FenceRecord.State.FENCING, "poison pill", true, p.generation(), errors -> {
+                        if (gen == generation) {
+                            fencingStep(new FenceInput.AgentDone(System.nanoTime(), p.requestId(), p.nodeId(),
+                                    baton.core.fence.FenceLevel.POISON_PILL, FenceAction.PILL, errors.isEmpty()
+                                            ? AgentOutcome.SUCCESS : AgentOutcome.failed(String.join("; ", errors))));
+                        }
+                    });
+                }
                 case FenceEffect.Fenced f -> {
                     String name = config.node(f.nodeId()).map(NodeConfig::name).orElse("?");
                     log.warn("event=fenced peer=" + name + " peer-id=" + f.nodeId() + " incarnation=" + f.incarnation()
                             + " generation=" + f.generation() + " how=" + KvLog.q(f.how()));
-                    membershipStep(new MembershipInput.Fenced(System.nanoTime(), f.nodeId(), f.incarnation(), f.how()));
+                    recordFence(f);
                 }
-                case FenceEffect.Report r -> log.warn(r.event().fields() + " generation=" + r.generation());
+                case FenceEffect.Report r -> {
+                    log.warn(r.event().fields() + " generation=" + r.generation());
+                    ledgerEvent(r);
+                }
             }
+        }
+    }
+
+    /** What the coordinator records on the quorum disk for a fencing event. */
+    private void ledgerEvent(FenceEffect.Report r) {
+        if (!fencing.isCoordinator() && !(r.event() instanceof FenceEvent.RequestRefused)
+                && !(r.event() instanceof FenceEvent.ConfirmRefused)) {
+            return;
+        }
+        long gen = r.generation();
+        switch (r.event()) {
+            case FenceEvent.AlreadyFenced a -> membershipStep(new MembershipInput.Fenced(System.nanoTime(), a.nodeId(),
+                    a.incarnation(), a.how()));
+            case FenceEvent.OperatorRequested q -> ledger.answer(q.nodeId(), answering);
+            case FenceEvent.OperatorConfirmed c -> ledger.answer(c.nodeId(), answering);
+            case FenceEvent.RequestRefused q -> refuse(q.nodeId(), q.reason(), gen);
+            case FenceEvent.ConfirmRefused c -> refuse(c.nodeId(), c.reason(), gen);
+            case FenceEvent.Started s -> ledger.record(s.nodeId(), s.incarnation(), FenceRecord.State.FENCING, "round " + s.round()
+                    + ", level " + s.level() + ": " + s.devices() + "; " + s.evidence(), false, gen, null);
+            case FenceEvent.CannotDetermineState c -> ledger.record(c.nodeId(), c.incarnation(), FenceRecord.State.CANNOT_DETERMINE,
+                    c.reason(), false, gen, null);
+            case FenceEvent.Cancelled c -> ledger.record(c.nodeId(), c.incarnation(), FenceRecord.State.CANCELLED,
+                    "a newer incarnation " + c.newIncarnation() + " joined", false, gen, null);
+            default -> { }
+        }
+    }
+
+    private void refuse(int nodeId, String reason, long gen) {
+        if (answering != null && fencing.isCoordinator()) {
+            ledger.answer(nodeId, answering);
+            ledger.record(nodeId, answering.targetIncarnation(), FenceRecord.State.REFUSED, reason, false, gen, null);
         }
     }
 
@@ -405,6 +638,8 @@ public final class NodeDaemon {
         AgentAction action = switch (r.action()) {
             case OFF -> AgentAction.OFF;
             case STATUS -> AgentAction.STATUS;
+            case REBOOT -> AgentAction.REBOOT;
+            case PILL -> throw new IllegalStateException("a poison pill is no agent call: " + r);
         };
         log.info("event=fence-agent device=" + r.device() + " action=" + action.wireName() + " peer-id=" + r.nodeId()
                 + " generation=" + r.generation() + (device == null ? "" : " params=" + KvLog.q(device.redacted())));
@@ -418,14 +653,7 @@ public final class NodeDaemon {
                     AgentResult result = fenceAgent.run(device, action, java.time.Duration.ofNanos(left));
                     log.info("event=fence-agent-done device=" + r.device() + " action=" + action.wireName()
                             + " result=" + KvLog.q(result.summary()));
-                    outcome = switch (result) {
-                        case AgentResult.Success s -> AgentOutcome.SUCCESS;
-                        case AgentResult.StatusOn s -> AgentOutcome.STATUS_ON;
-                        case AgentResult.StatusOff s -> AgentOutcome.STATUS_OFF;
-                        case AgentResult.Failed f -> AgentOutcome.failed(f.reason());
-                        case AgentResult.TimedOut t -> AgentOutcome.TIMED_OUT;
-                        case AgentResult.CouldNotStart c -> AgentOutcome.failed(c.reason());
-                    };
+                    outcome = FenceMonitorRunner.outcome(result);
                 } catch (InterruptedException x) {
                     Thread.currentThread().interrupt();
                     outcome = AgentOutcome.failed("interrupted");
@@ -573,7 +801,8 @@ public final class NodeDaemon {
             return;
         }
         String json = StatusJson.render(config, node, incarnation, diskCore, membership, lease.view(System.nanoTime()),
-                heartbeats == null ? null : heartbeats.stats(), fencing, System.currentTimeMillis());
+                heartbeats == null ? null : heartbeats.stats(), fencing, fenceWatch.view(), System.nanoTime(),
+                System.currentTimeMillis());
         Thread.ofVirtual().name("baton-status").start(() -> {
             try {
                 RunDir.replace(runDir.statusFile(node.name()), json);

@@ -1,6 +1,7 @@
 package baton.runtime.node;
 
 import baton.core.fence.FenceState;
+import baton.core.fence.FenceWatch;
 import baton.core.fence.Fencing;
 import baton.core.lease.CoordinatorLease;
 import baton.core.liveness.DiskLiveness;
@@ -21,6 +22,7 @@ public final class StatusJson {
     static String label(FenceState s) {
         return switch (s) {
             case FenceState.Idle i -> "idle";
+            case FenceState.Delayed d -> "delayed (fence delay)";
             case FenceState.Fencing f -> "fencing (round " + f.round() + ", level " + f.level() + ")";
             case FenceState.RetryWait w -> "retry-wait (after round " + w.round() + ")";
             case FenceState.Fenced f -> "fenced (" + f.how() + ")";
@@ -29,7 +31,8 @@ public final class StatusJson {
     }
 
     static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
-                         CoordinatorLease.View lease, HeartbeatStats heartbeats, Fencing fencing, long nowEpochMillis) {
+                         CoordinatorLease.View lease, HeartbeatStats heartbeats, Fencing fencing, FenceWatch.View watch,
+                         long nowNanos, long nowEpochMillis) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cluster", config.clusterName());
         root.put("node", self.name());
@@ -81,10 +84,33 @@ public final class StatusJson {
             n.put("evidence", membership.evidence(v.nodeId()));
             n.put("disk", v.liveness().label());
             n.put("fencing", label(fencing.state(v.nodeId())));
+            watch.nodes().stream().filter(w -> w.nodeId() == v.nodeId()).findFirst().ifPresent(w -> {
+                n.put("fencePath", w.path().label());
+                if (w.reason() != null && !w.reason().isEmpty()) {
+                    n.put("fencePathReason", w.reason());
+                }
+            });
             if (v.slot() != null) {
                 n.put("slotIncarnation", v.slot().incarnation());
                 n.put("counter", Long.toUnsignedString(v.slot().counter()));
             }
+        }
+        ArrayNode devices = root.putArray("fenceDevices");
+        for (FenceWatch.DeviceView d : watch.devices()) {
+            ObjectNode o = devices.addObject();
+            o.put("name", d.device());
+            o.put("state", d.state().label());
+            if (d.reason() != null && !d.reason().isEmpty()) {
+                o.put("reason", d.reason());
+            }
+            if (d.state() != FenceWatch.DeviceState.UNKNOWN) {
+                o.put("lastResultAgoMillis", (nowNanos - d.lastResultNanos()) / 1_000_000L);
+                o.put("lastDurationMillis", d.lastDurationNanos() / 1_000_000L);
+                o.put("lastResultEpochMillis", nowEpochMillis - (nowNanos - d.lastResultNanos()) / 1_000_000L);
+            }
+            o.put("consecutiveFailures", d.consecutiveFailures());
+            ArrayNode serves = o.putArray("nodes");
+            d.nodes().forEach(id -> serves.add(config.node(id).map(NodeConfig::name).orElse(String.valueOf(id))));
         }
         return root.toString() + "\n";
     }

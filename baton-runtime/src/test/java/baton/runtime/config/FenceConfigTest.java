@@ -300,4 +300,42 @@ class FenceConfigTest {
         assertThat(new ClusterConfig(FILE, "demo", valid.keyFile(), List.of(one), valid.quorumDisk(),
                 Timeouts.DEFAULTS).fenceTopology().levels(1)).isEmpty();
     }
+
+    @Test
+    void fencingSettingsDelaysAndThePoisonPill() throws Exception {
+        String yaml = validWithFence("    fence: [[bmc-1], [poison-pill]]\n    fenceDelayMillis: 5000")
+                + "fencing:\n  action: reboot\n  monitorIntervalMillis: 10000\n  monitorTimeoutMillis: 8000\n"
+                + "  watchdogTimeoutMillis: 10000\n  workloadStopMillis: 2000\n";
+        ClusterConfig config = ConfigLoader.parse(FILE, yaml);
+        assertThat(config.fenceTopology().levels(1)).containsExactly(FenceLevel.of("bmc-1"), FenceLevel.of(FenceLevel.POISON_PILL));
+        assertThat(config.fenceTopology().delayNanos(1)).isEqualTo(5_000_000_000L);
+        assertThat(config.fenceTopology().reboot()).isTrue();
+        assertThat(config.fencing()).isEqualTo(new FencingConfig(true, 10_000, 8_000, 10_000, 2_000));
+        // The pill's wait follows the watchdog: max(T, W) + 3I stretched for two clocks, plus the stop budget.
+        assertThat(config.fencing().timing(config.timeouts()).pillWaitNanos()).isEqualTo(10814141415L + 2_000_000_000L);
+        assertThat(ConfigLoader.parse(FILE, valid()).fencing()).isEqualTo(FencingConfig.DEFAULTS);
+    }
+
+    @Test
+    void badFencingSettingsAreNamedWithTheirFix() {
+        Problem action = onlyProblemIn(valid() + "fencing:\n  action: shutdown\n");
+        assertProblem(action, 36, "fencing.action", "unknown fence action 'shutdown'", "'off'");
+        Problem order = onlyProblemIn(valid() + "fencing:\n  monitorIntervalMillis: 5000\n  monitorTimeoutMillis: 5000\n");
+        assertProblem(order, 37, "fencing.monitorTimeoutMillis", "not shorter than the monitor interval", "shorter than monitorIntervalMillis");
+        Problem typo = onlyProblemIn(valid() + "fencing:\n  watchdogTimeout: 10\n");
+        assertThat(typo.fix()).contains("watchdogTimeoutMillis");
+        Problem delay = onlyProblemIn(validWithFence("    fence: [[bmc-1]]\n    fenceDelayMillis: -1"));
+        assertThat(delay.key()).isEqualTo("nodes[0].fenceDelayMillis");
+    }
+
+    @Test
+    void thePoisonPillIsALevelOfItsOwnAndNoDeviceName() {
+        Problem shared = onlyProblemIn(validWithFence("    fence: [[bmc-1, poison-pill]]"));
+        assertThat(shared.key()).isEqualTo("nodes[0].fence[0][1]");
+        assertThat(shared.problem()).contains("shares a level");
+        assertThat(shared.fix()).contains("- [poison-pill]");
+        Problem named = onlyProblemIn(valid().replace("  spare:\n", "  poison-pill:\n"));
+        assertThat(named.key()).isEqualTo("fenceDevices.poison-pill");
+        assertThat(named.problem()).contains("disk-based fencing level");
+    }
 }
