@@ -138,13 +138,18 @@ public final class LabCluster implements AutoCloseable {
 
     /** Starts node {@code id}'s daemon inside its host; its log is {@code dir/node-ID.log}. */
     public LabProcess start(int id) {
+        LabProcess p = host(id).start(daemonCommand(id), dir.resolve("node-" + id + ".log"), Map.of());
+        daemons.put(id, p);
+        return p;
+    }
+
+    /** The command line of node {@code id}'s daemon (what {@link #start} runs, or a BMC powers on). */
+    public List<String> daemonCommand(int id) {
         List<String> cmd = new ArrayList<>(java("node", "run", "--config", config(id).toString(), "--node", "node-" + id,
                 "--run-dir", runDir().toString()));
         cmd.addAll(1, daemonJavaOptions);
         cmd.addAll(1, DAEMON_JVM_OPTIONS);
-        LabProcess p = host(id).start(cmd, dir.resolve("node-" + id + ".log"), Map.of());
-        daemons.put(id, p);
-        return p;
+        return cmd;
     }
 
     public LabProcess daemon(int id) {

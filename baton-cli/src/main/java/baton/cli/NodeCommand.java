@@ -6,6 +6,8 @@ import baton.runtime.config.NodeConfig;
 import baton.runtime.log.KvLog;
 import baton.runtime.node.ExitStatus;
 import baton.runtime.node.NodeDaemon;
+import baton.runtime.fence.FenceCheck;
+import baton.core.fence.FenceLevel;
 import baton.runtime.node.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +45,28 @@ final class NodeCommand {
                             + cfg.nodes().stream().map(NodeConfig::name).toList()));
             ClusterKey key = ConfigOption.key(cfg);
             KvLog log = new KvLog(System.err, node.name());
+            // The fence devices against their agents' own metadata, before this node may ever fence
+            // with them: a typo found now, not when a node has failed.
+            if (!cfg.fenceDevices().isEmpty()) {
+                FenceCheck.Report report;
+                try {
+                    report = new FenceCheck().check(cfg, FenceCheck.Mode.METADATA);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return ExitStatus.FAILURE;
+                }
+                if (!report.ok()) {
+                    report.render().forEach(line -> log.error("event=config-invalid problem=" + KvLog.q(line)));
+                    return ExitStatus.CONFIG;
+                }
+                log.info("event=fence-check result=" + KvLog.q(report.summary()));
+            }
+            if (cfg.fenceTopology().levelsByNode().values().stream().anyMatch(l -> l.stream().anyMatch(FenceLevel::isPoisonPill))
+                    && cfg.fencing().watchdogTimeoutMillis() == 0) {
+                log.warn("event=poison-pill-without-watchdog note=" + KvLog.q("a poison-pill level is configured but no"
+                        + " hardware watchdog (fencing.watchdogTimeoutMillis is 0): a hung node would not die by the pill's"
+                        + " deadline; see docs/fencing.md"));
+            }
             NodeDaemon daemon;
             try {
                 daemon = NodeDaemon.prepare(cfg, node, key, log, WorkloadStopper.NONE, RunDir.of(runDir, cfg.clusterName()));

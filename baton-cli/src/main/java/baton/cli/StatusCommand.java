@@ -66,6 +66,11 @@ final class StatusCommand implements Callable<Integer> {
 
     /** The freshest status file of a daemon of this cluster on this host (of {@code --node} if given), or null. */
     private JsonNode daemonView(ClusterConfig cfg) {
+        return daemonView(cfg, runDir, nodeName);
+    }
+
+    /** The freshest status file of a daemon of this cluster under {@code runDir} (of {@code nodeName} if not null), or null. */
+    static JsonNode daemonView(ClusterConfig cfg, Path runDir, String nodeName) {
         RunDir dir = RunDir.of(runDir, cfg.clusterName());
         for (NodeConfig n : cfg.nodes()) {
             if (nodeName != null && !nodeName.equals(n.name())) {

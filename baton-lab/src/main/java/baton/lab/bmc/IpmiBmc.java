@@ -25,8 +25,8 @@ import java.util.UUID;
 /**
  * A real IPMI BMC for a lab host: OpenIPMI's {@code ipmi_sim}, speaking IPMI 2.0 (lanplus) over
  * UDP, whose chassis power IS a process on that host. Power on runs the machine command, power
- * off kills it (SIGTERM at once, since no VM is connected to the serial port, SIGKILL
- * {@link #KILL_WAIT_SECONDS} later), power status says whether it runs. So the real
+ * off cuts it (ipmi_sim's SIGTERM, which the machine script turns into SIGKILL at once: a power
+ * cut leaves no chance to shut down cleanly), power status says whether it runs. So the real
  * {@code fence_ipmilan} can fence a lab node exactly as it fences a server.
  *
  * <p><b>Where it listens.</b> ipmi_sim runs inside the node host's own network namespace and binds
@@ -251,7 +251,7 @@ public final class IpmiBmc implements AutoCloseable {
         }
     }
 
-    /** The machine process, from the pid its script wrote just before exec'ing the command. */
+    /** The machine process, from the pid its script wrote when it started the command. */
     private Optional<ProcessHandle> machine() {
         String text;
         try {
@@ -265,7 +265,6 @@ public final class IpmiBmc implements AutoCloseable {
             return Optional.empty(); // Being written right now: the machine is only just starting.
         }
         // ProcessHandle remembers the start time, so a recycled pid is not mistaken for the machine.
-        // Before its exec the pid is the script's shell, which becomes the machine: the same process.
         return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive);
     }
 
@@ -278,14 +277,19 @@ public final class IpmiBmc implements AutoCloseable {
 
     /** ipmi_sim runs startcmd through the shell; the script execs the command so the machine's pid is the one it records. */
     private static String machineScript(Path dir, List<String> command) {
-        StringBuilder exec = new StringBuilder("exec");
+        StringBuilder cmd = new StringBuilder();
         for (String arg : command) {
-            exec.append(' ').append(shellQuote(arg));
+            cmd.append(shellQuote(arg)).append(' ');
         }
+        // ipmi_sim powers off with SIGTERM (SIGKILL kill_wait later); a power cut gives the machine
+        // no chance to shut down cleanly, so the script turns that SIGTERM into SIGKILL at once.
         return "#!/bin/sh\n"
                 + "# Written by baton.lab.bmc.IpmiBmc: ipmi_sim's startcmd, the machine behind the BMC's power.\n"
-                + "echo $$ > " + shellQuote(dir.resolve("machine.pid").toString()) + "\n"
-                + exec + " >> " + shellQuote(dir.resolve("machine.log").toString()) + " 2>&1 < /dev/null\n";
+                + cmd + ">> " + shellQuote(dir.resolve("machine.log").toString()) + " 2>&1 < /dev/null &\n"
+                + "machine=$!\n"
+                + "echo $machine > " + shellQuote(dir.resolve("machine.pid").toString()) + "\n"
+                + "trap 'kill -KILL $machine 2>/dev/null' TERM\n"
+                + "wait $machine\n";
     }
 
     private static String shellQuote(String s) {

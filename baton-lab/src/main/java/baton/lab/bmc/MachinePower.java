@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  * {@link RedfishServer} inside the node host, so the machine is a process of that host, in its
  * network namespace; {@link RedfishBmc} writes the script and reads the pid it records.
  *
- * <p><b>Power off</b> is SIGTERM to the machine, SIGKILL to it and everything it started
- * {@link #KILL_WAIT} later, then waiting until the machine has exited. {@link #off()} returns only
+ * <p><b>Power off</b> is a power cut (SIGKILL to the machine and everything it started, what
+ * fencing's ForceOff does: the node gets no chance to leave cleanly), or, gracefully, SIGTERM
+ * first and SIGKILL {@link #KILL_WAIT} later; then waiting until the machine has exited. {@link #off()} returns only
  * then: a BMC that answers Off while the machine still runs would let a cluster recover a
  * workload that is still running, which is exactly what fencing must prevent. Processes the
  * machine started die with it even if the machine itself exits at SIGTERM: a real power cut
@@ -80,18 +81,21 @@ final class MachinePower {
     }
 
     /**
-     * Ends the machine unless it is off; returns how: {@code "off already"}, {@code "exited at
-     * SIGTERM"} or {@code "killed"}. Throws {@link IllegalStateException} if it, or a process it
+     * Ends the machine unless it is off, at once ({@code hard}: a power cut) or after SIGTERM;
+     * returns how: {@code "off already"}, {@code "cut"}, {@code "exited at SIGTERM"} or {@code "killed"}. Throws {@link IllegalStateException} if it, or a process it
      * started, outlives SIGKILL by {@link #KILL_TIMEOUT}; the power then stays on.
      */
-    String off() {
+    String off(boolean hard) {
         if (!isOn()) {
             return "off already";
         }
         // Collect the machine's processes while they are still its descendants: once it exits they are orphans.
         List<ProcessHandle> started = new ArrayList<>(machine.descendants().toList());
-        machine.destroy();
-        boolean exited = waitFor(machine, KILL_WAIT);
+        boolean exited = false;
+        if (!hard) {
+            machine.destroy();
+            exited = waitFor(machine, KILL_WAIT);
+        }
         machine.descendants().forEach(started::add);
         started.forEach(ProcessHandle::destroyForcibly);
         if (!exited) {
@@ -114,7 +118,7 @@ final class MachinePower {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + dir.resolve(PID_FILE), e);
         }
-        return exited ? "exited at SIGTERM" : "killed";
+        return hard ? "cut" : exited ? "exited at SIGTERM" : "killed";
     }
 
     /**

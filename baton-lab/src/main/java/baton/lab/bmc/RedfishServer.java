@@ -47,7 +47,8 @@ import javax.net.ssl.SSLContext;
  * unknown parameter, or a ResetType outside the allowed values (e.g. fence_redfish's
  * {@code diag}, {@code Nmi}); 500 if the machine outlives power off.
  *
- * <p><b>Power.</b> On runs the machine, ForceOff ends it (see {@link MachinePower}: SIGTERM,
+ * <p><b>Power.</b> On runs the machine, ForceOff cuts it (SIGKILL, as a power cut),
+ * GracefulShutdown ends it (see {@link MachinePower}: SIGTERM,
  * SIGKILL {@link MachinePower#KILL_WAIT} later) and answers only once it is gone, so the next
  * GET already reports Off. GracefulShutdown is the same as ForceOff: a lab machine has no
  * operating system to ask, and ending it promptly is what a fence agent wants. ForceRestart is
@@ -209,9 +210,10 @@ public final class RedfishServer {
         }
         String note = switch (type) {
             case "On" -> power.on() ? "on: machine pid " + power.pid() : "on already";
-            case "ForceOff", "GracefulShutdown" -> "off: " + power.off();
+            case "ForceOff" -> "off: " + power.off(true);
+            case "GracefulShutdown" -> "off: " + power.off(false);
             case "ForceRestart" -> {
-                String off = power.off();
+                String off = power.off(true);
                 power.on();
                 yield "restart: " + off + ", machine pid " + power.pid();
             }

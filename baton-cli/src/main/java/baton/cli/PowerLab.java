@@ -1,0 +1,247 @@
+package baton.cli;
+
+import baton.lab.ExecResult;
+import baton.lab.Poll;
+import baton.lab.bmc.IpmiBmc;
+import baton.lab.bmc.RedfishBmc;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * A {@link LabCluster} whose node daemons are the machines of real BMC simulators: each node
+ * host runs an IPMI BMC ({@code ipmi_sim}, device {@code ipmi-N} for {@code fence_ipmilan}) and,
+ * if asked, a Redfish BMC ({@code redfish-N} for {@code fence_redfish}); the BMC chosen as the
+ * node's power switch starts the daemon when it powers on and kills it when it powers off, so
+ * fencing a node really stops it. Used by the fencing tests, the fence benchmarks and the demo.
+ */
+public final class PowerLab implements AutoCloseable {
+    public enum Power { IPMI, REDFISH, NONE }
+
+    public static final String USER = "baton";
+    public static final String PASSWORD = "s3cret-bmc";
+    /** A machine that is not a node: what a BMC that does not power the node switches. */
+    static final List<String> DUMMY_MACHINE = List.of("sleep", "1000000");
+
+    private final LabCluster cluster;
+    private final Map<Integer, Power> power = new HashMap<>();
+    private final Set<Integer> redfishToo = new HashSet<>();
+    private final Set<Integer> wrongIpmiPassword = new HashSet<>();
+    private final Map<Integer, String> levels = new HashMap<>();
+    private final Map<Integer, String> nodeYaml = new HashMap<>();
+    private final Map<Integer, String[]> diskPaths = new HashMap<>();
+    private String fencing = "";
+    private final Map<Integer, IpmiBmc> ipmi = new HashMap<>();
+    private final Map<Integer, RedfishBmc> redfish = new HashMap<>();
+
+    public PowerLab(LabCluster cluster) {
+        this.cluster = cluster;
+    }
+
+    public LabCluster cluster() {
+        return cluster;
+    }
+
+    /** Which BMC powers node {@code id}'s daemon (default IPMI); NONE: the lab starts it, only the poison pill can fence it. */
+    public PowerLab power(int id, Power p) {
+        power.put(id, p);
+        return this;
+    }
+
+    /** Gives node {@code id} a Redfish BMC too (device redfish-N). */
+    public PowerLab withRedfish(int id) {
+        redfishToo.add(id);
+        return this;
+    }
+
+    /** Configures ipmi-N with a wrong password: its calls fail as on a BMC whose password was changed. */
+    public PowerLab wrongIpmiPassword(int id) {
+        wrongIpmiPassword.add(id);
+        return this;
+    }
+
+    /** Node {@code id}'s fencing levels as YAML flow, e.g. {@code [[ipmi-2], [redfish-2]]} (default: its own power BMC). */
+    public PowerLab levels(int id, String yamlFlow) {
+        levels.put(id, yamlFlow);
+        return this;
+    }
+
+    /** More YAML for node {@code id}'s entry, e.g. {@code fenceDelayMillis: 3000}. */
+    public PowerLab nodeYaml(int id, String yaml) {
+        nodeYaml.put(id, yaml);
+        return this;
+    }
+
+    /** The {@code fencing:} section's body, e.g. {@code monitorIntervalMillis: 2000}. */
+    public PowerLab fencing(String yamlLines) {
+        this.fencing = yamlLines;
+        return this;
+    }
+
+    /** Node {@code id} opens the quorum disk at these paths instead of the cluster's (e.g. its own loop devices). */
+    public PowerLab diskPaths(int id, String primary, String shadow) {
+        diskPaths.put(id, new String[] {primary, shadow});
+        return this;
+    }
+
+    private Power powerOf(int id) {
+        return power.getOrDefault(id, Power.IPMI);
+    }
+
+    private boolean hasRedfish(int id) {
+        return powerOf(id) == Power.REDFISH || redfishToo.contains(id);
+    }
+
+    /**
+     * Writes the configuration (devices, levels, fencing settings), formats the quorum disk at
+     * {@code primary}/{@code shadow}, starts every BMC (which powers its daemon on) and waits
+     * until every node joined.
+     */
+    public void start(String primary, String shadow) throws IOException {
+        Path dir = cluster.dir();
+        Path good = secret(dir.resolve("bmc.password"), PASSWORD);
+        Path wrong = secret(dir.resolve("bmc-wrong.password"), "not-the-password");
+        StringBuilder y = new StringBuilder("fenceDevices:\n");
+        for (int i = 1; i <= cluster.size(); i++) {
+            String ip = cluster.host(i).address().getHostAddress();
+            if (powerOf(i) != Power.NONE) {
+                y.append("  ipmi-").append(i).append(":\n    agent: fence_ipmilan\n    parameters:\n")
+                        .append("      ip: ").append(ip).append("\n      ipport: \"623\"\n      username: ").append(USER)
+                        .append("\n      lanplus: \"1\"\n      cipher: \"3\"\n      power_wait: \"0\"\n")
+                        .append("      login_timeout: \"2\"\n      ipmitool_timeout: \"2\"\n")
+                        .append("    secretFiles:\n      password: ").append(wrongIpmiPassword.contains(i) ? wrong : good).append('\n');
+            }
+            if (hasRedfish(i)) {
+                y.append("  redfish-").append(i).append(":\n    agent: fence_redfish\n    parameters:\n")
+                        .append("      ip: ").append(ip).append("\n      ipport: \"443\"\n      username: ").append(USER)
+                        .append("\n      ssl_insecure: \"1\"\n      systems_uri: /redfish/v1/Systems/1\n")
+                        .append("    secretFiles:\n      password: ").append(good).append('\n');
+            }
+        }
+        if (!fencing.isEmpty()) {
+            y.append("fencing:\n");
+            fencing.lines().forEach(l -> y.append("  ").append(l).append('\n'));
+        }
+        cluster.extraConfig(y.toString());
+        cluster.nodeExtraConfig(i -> {
+            String own = switch (powerOf(i)) {
+                case IPMI -> "[[ipmi-" + i + "]]";
+                case REDFISH -> "[[redfish-" + i + "]]";
+                case NONE -> "[[poison-pill]]";
+            };
+            return "    fence: " + levels.getOrDefault(i, own) + "\n"
+                    + (nodeYaml.containsKey(i) ? "    " + nodeYaml.get(i) + "\n" : "");
+        });
+        for (int i = 1; i <= cluster.size(); i++) {
+            String[] p = diskPaths.getOrDefault(i, new String[] {primary, shadow});
+            cluster.configure(i, p[0], p[1]);
+        }
+        ExecResult init = cluster.baton(1, "disk", "init", "--config", cluster.config(1).toString());
+        if (init.exitCode() != 0) {
+            throw new IllegalStateException("disk init failed: " + init.describe());
+        }
+        for (int i = 1; i <= cluster.size(); i++) {
+            List<String> daemon = cluster.daemonCommand(i);
+            if (powerOf(i) == Power.NONE) {
+                cluster.start(i);
+            } else {
+                ipmi.put(i, IpmiBmc.start(cluster.host(i), cluster.host(i).address(), 623, USER, PASSWORD,
+                        powerOf(i) == Power.IPMI ? daemon : DUMMY_MACHINE, Files.createDirectories(dir.resolve("ipmi-" + i))));
+            }
+            if (hasRedfish(i)) {
+                redfish.put(i, RedfishBmc.start(cluster.host(i), cluster.host(i).address(), 443, USER, PASSWORD,
+                        powerOf(i) == Power.REDFISH ? daemon : DUMMY_MACHINE, Files.createDirectories(dir.resolve("redfish-" + i))));
+            }
+        }
+        for (int i = 1; i <= cluster.size(); i++) {
+            int id = i;
+            if (!Poll.until(LabCluster.WAIT, () -> log(id).contains("event=joined"))) {
+                throw new IllegalStateException("node-" + i + " did not join; its log:\n" + log(i));
+            }
+        }
+    }
+
+    private static Path secret(Path file, String value) throws IOException {
+        Files.writeString(file, value + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
+
+    /** The daemon's log (all its runs, when a BMC powered it on more than once). */
+    public String log(int id) {
+        try {
+            Path file = switch (powerOf(id)) {
+                case IPMI -> ipmi.get(id).workDir().resolve("machine.log");
+                case REDFISH -> redfish.get(id).workDir().resolve("machine.log");
+                case NONE -> null;
+            };
+            if (file == null) {
+                return cluster.daemon(id) == null ? "" : cluster.daemon(id).log();
+            }
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The daemon's pid while it runs. */
+    public OptionalLong daemonPid(int id) {
+        return switch (powerOf(id)) {
+            case IPMI -> ipmi.get(id).machinePid();
+            case REDFISH -> redfish.get(id).machinePid();
+            case NONE -> cluster.daemon(id).isAlive() ? OptionalLong.of(cluster.daemon(id).pid()) : OptionalLong.empty();
+        };
+    }
+
+    public IpmiBmc ipmiBmc(int id) {
+        return ipmi.get(id);
+    }
+
+    public RedfishBmc redfishBmc(int id) {
+        return redfish.get(id);
+    }
+
+    /** Waits until some node's log says it became coordinator; returns its id (0 if none within the wait). */
+    public int awaitCoordinator() {
+        int[] found = {0};
+        Poll.until(LabCluster.WAIT, () -> {
+            for (int i = 1; i <= cluster.size(); i++) {
+                if (log(i).contains("event=coordinator role=coordinator")) {
+                    found[0] = i;
+                    return true;
+                }
+            }
+            return false;
+        });
+        return found[0];
+    }
+
+    /** Waits until node {@code id}'s log matches {@code regex}, for at most {@code wait}. */
+    public boolean await(int id, String regex, Duration wait) {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(regex);
+        return Poll.until(wait, () -> p.matcher(log(id)).find());
+    }
+
+    @Override
+    public void close() {
+        List<AutoCloseable> all = new ArrayList<>(ipmi.values());
+        all.addAll(redfish.values());
+        for (AutoCloseable b : all) {
+            try {
+                b.close();
+            } catch (Exception e) {
+                // the lab's close sweeps whatever is left
+            }
+        }
+    }
+}
