@@ -5,6 +5,14 @@ import baton.core.disk.Copy;
 import baton.core.disk.DiskHeader;
 import baton.core.disk.DiskLayout;
 import baton.core.disk.SlotCodec;
+import baton.core.fence.AgentOutcome;
+import baton.core.fence.FenceAction;
+import baton.core.fence.FenceEffect;
+import baton.core.fence.FenceEvent;
+import baton.core.fence.FenceInput;
+import baton.core.fence.FenceLevel;
+import baton.core.fence.FenceTopology;
+import baton.core.fence.Fencing;
 import baton.core.lease.CoordinatorLease;
 import baton.core.lease.LeaseEffect;
 import baton.core.lease.LeaseInput;
@@ -19,7 +27,11 @@ import baton.core.membership.Verdict;
 import baton.core.timing.Timeouts;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.UUID;
@@ -32,6 +44,11 @@ import java.util.UUID;
  * duplication and therefore reordering, symmetric and asymmetric cuts), process pauses
  * (SIGSTOP), crashes, restarts, and clock rate drift (each node's monotonic clock runs at its
  * own rate).
+ *
+ * <p>With {@link #enableFencing} every node also runs the real fencing core, wired as the node
+ * daemon wires it; each node has a simulated power switch, optionally a poison-pill level on the
+ * simulated disk, and a hardware watchdog; the coordinator's {@code Fenced} stands for recovering
+ * the victim's workloads elsewhere ("recovered X@i").
  *
  * <p>Checkers run after every step (see {@link #check}); a violation throws with the seed and
  * the end of the transcript, which reproduces it.
@@ -46,6 +63,11 @@ public final class ClusterWorld {
         DiskLiveness disk;
         Membership membership;
         CoordinatorLease lease;
+        Fencing fencing;
+        long lastPetAt;
+        /** Why this incarnation stopped without exiting on its own: powered off, poison pill, watchdog. */
+        String halted;
+        boolean powered = true;
         int generation;
         long incarnation;
         boolean crashed;
@@ -67,7 +89,21 @@ public final class ClusterWorld {
         }
 
         public boolean running() {
-            return !crashed && exit == null && disk != null;
+            return !crashed && exit == null && halted == null && disk != null;
+        }
+
+        /** Why the node was stopped from outside (power switch, poison pill, watchdog), or null. */
+        public String halted() {
+            return halted;
+        }
+
+        /** What its power switch would say. */
+        public boolean powered() {
+            return powered;
+        }
+
+        public boolean isCoordinator() {
+            return running() && lease.isCoordinator(local(now));
         }
 
         public boolean paused() {
@@ -95,15 +131,28 @@ public final class ClusterWorld {
         }
     }
 
-    private enum Kind { TICK, BEAT, DELIVER, DISK, RESUME, LEASE }
+    /** ACTION is the world's own (a switch acting, a watchdog firing), run whatever state the nodes are in. */
+    private enum Kind { TICK, BEAT, DELIVER, DISK, RESUME, LEASE, AGENT, ACTION }
 
     private record Pending(long at, long seq, Kind kind, Node node, int generation, DiskInput disk,
-                           int ring, Node from, long fromIncarnation, boolean saysDown, LeaseInput lease) {
+                           int ring, Node from, long fromIncarnation, boolean saysDown, LeaseInput lease,
+                           FenceInput fence, Runnable action) {
         Pending(long at, long seq, Kind kind, Node node, int generation, DiskInput disk, int ring, Node from,
                 long fromIncarnation, boolean saysDown) {
             this(at, seq, kind, node, generation, disk, ring, from, fromIncarnation, saysDown, null);
         }
+
+        Pending(long at, long seq, Kind kind, Node node, int generation, DiskInput disk, int ring, Node from,
+                long fromIncarnation, boolean saysDown, LeaseInput lease) {
+            this(at, seq, kind, node, generation, disk, ring, from, fromIncarnation, saysDown, lease, null, null);
+        }
     }
+
+    /** The coordinator's {@code Fenced}: the victim's workloads are restarted elsewhere at this instant. */
+    public record Recovered(int nodeId, long incarnation, long atMillis, int coordinator, long generation, String how) {}
+
+    /** A fencing event as one node's core reported it. */
+    public record FenceReport(long atMillis, int reporter, FenceEvent event) {}
 
     private final long seed;
     private final Random random;
@@ -139,6 +188,20 @@ public final class ClusterWorld {
     private final long[][] lastCorrupted;      // [node][copy]
     private final long[][] readerReadOk;       // [node][copy]: last successful read completion
 
+    // Fencing (null setup: off).
+    private FenceSetup fenceSetup;
+    private FenceTopology fenceTopology;
+    private final FenceSetup.SwitchFault[] switchFault;
+    private final long[] recoveredUpTo;        // [node]: highest incarnation recovered elsewhere
+    private final List<Recovered> recovered = new ArrayList<>();
+    private final Map<String, String> fencedBy = new HashMap<>();
+    private final Map<String, Long> fencedGeneration = new HashMap<>();
+    /** See {@link #strictFencedOnce}. */
+    private boolean strictFencedOnce;
+    private final List<String> refenced = new ArrayList<>();
+    private final Set<String> operatorRequests = new HashSet<>();
+    private final List<FenceReport> fenceReports = new ArrayList<>();
+
     public ClusterWorld(long seed, int nodeCount, int rings, Timeouts timeouts, double maxDrift) {
         this.seed = seed;
         this.random = new Random(seed);
@@ -162,6 +225,9 @@ public final class ClusterWorld {
         lastWriteOk = new long[nodeCount + 1][2];
         lastCorrupted = new long[nodeCount + 1][2];
         readerReadOk = new long[nodeCount + 1][2];
+        switchFault = new FenceSetup.SwitchFault[nodeCount + 1];
+        Arrays.fill(switchFault, FenceSetup.SwitchFault.NONE);
+        recoveredUpTo = new long[nodeCount + 1];
         for (long[] row : lastDelivered) {
             Arrays.fill(row, Long.MIN_VALUE / 2);
         }
@@ -174,6 +240,50 @@ public final class ClusterWorld {
         for (long[] row : lastCorrupted) {
             Arrays.fill(row, Long.MIN_VALUE / 2);
         }
+    }
+
+    /** Every node runs the fencing core with {@code setup}; call before starting nodes. */
+    public ClusterWorld enableFencing(FenceSetup setup) {
+        this.fenceSetup = setup;
+        this.fenceTopology = setup.topology(nodes.size());
+        return this;
+    }
+
+    /**
+     * With {@code strict}, a second {@code Fenced} for the same incarnation is a violation even from a
+     * later coordinator term. Off by default: until the coordinator records a fence on the quorum disk
+     * (docs/fencing.md, "not yet"), a new coordinator cannot know that its predecessor fenced a node
+     * its own membership still holds down, and fences it again; those are listed in {@link #refenced()}.
+     * A second {@code Fenced} within one term is always a violation.
+     */
+    public ClusterWorld strictFencedOnce(boolean strict) {
+        this.strictFencedOnce = strict;
+        return this;
+    }
+
+    /** Incarnations fenced again by a later coordinator term (see {@link #strictFencedOnce}). */
+    public List<String> refenced() {
+        return refenced;
+    }
+
+    /** Every {@code Fenced} the coordinators emitted, in order. */
+    public List<Recovered> recovered() {
+        return recovered;
+    }
+
+    /** Every fencing event of every node's core, in order. */
+    public List<FenceReport> fenceReports() {
+        return fenceReports;
+    }
+
+    /** The running node that believes it is coordinator, or null. */
+    public Node coordinator() {
+        for (Node n : nodes) {
+            if (n.isCoordinator()) {
+                return n;
+            }
+        }
+        return null;
     }
 
     public long seed() {
@@ -212,9 +322,12 @@ public final class ClusterWorld {
         n.incarnation = DiskLiveness.nextIncarnation(n.incarnation, 1_000 + now / MS);
         n.crashed = false;
         n.exit = null;
+        n.halted = null;
+        n.powered = true;
         n.pausedUntil = -1;
         newCores(n);
         log("start node=" + id + " incarnation=" + n.incarnation);
+        pet(n);
         schedule(new Pending(now, seq++, Kind.TICK, n, 0, null, 0, null, 0, false));
         schedule(new Pending(now, seq++, Kind.BEAT, n, 0, null, 0, null, 0, false));
     }
@@ -239,6 +352,58 @@ public final class ClusterWorld {
         n.pausedUntil = now + millis * MS;
         log("pause node=" + id + " ms=" + millis);
         schedule(new Pending(n.pausedUntil, seq++, Kind.RESUME, n, 0, null, 0, null, 0, false));
+    }
+
+    /**
+     * The hardware watchdog of {@code n}, petted now: unless petted again, it resets the machine W
+     * later. The daemon pets it after each good disk read, so a paused node (or one that lost the
+     * disk and has not exited yet) is reset W after its last good read was processed.
+     */
+    private void pet(Node n) {
+        if (fenceSetup == null || fenceSetup.watchdogMillis() <= 0) {
+            return;
+        }
+        long pet = now;
+        long inc = n.incarnation;
+        n.lastPetAt = pet;
+        action(now + fenceSetup.watchdogMillis() * MS, () -> {
+            if (n.running() && n.lastPetAt == pet && n.incarnation == inc) {
+                halt(n, "watchdog reset the machine: not petted for " + fenceSetup.watchdogMillis() + " ms"
+                        + (n.paused() ? " (paused)" : ""));
+            }
+        });
+    }
+
+    /** What node {@code id}'s power switch does from now on. */
+    public void switchFault(int id, FenceSetup.SwitchFault f) {
+        switchFault[id] = f;
+        log("switch-fault device=" + FenceSetup.device(id) + " fault=" + f);
+    }
+
+    /** {@code baton fence confirm X} on the coordinator; false when no node is coordinator (or it is paused). */
+    public boolean operatorConfirm(int id) {
+        Node c = coordinator();
+        if (c == null || c.paused()) {
+            return false;
+        }
+        log("operator confirm node=" + id + " on node=" + c.id);
+        fencingStep(c, new FenceInput.OperatorConfirm(c.local(now), id));
+        check(c);
+        return true;
+    }
+
+    /** {@code baton fence X}: the operator asks the coordinator to fence the incarnation it sees; false when no coordinator. */
+    public boolean operatorFence(int id, String reason) {
+        Node c = coordinator();
+        if (c == null || c.paused()) {
+            return false;
+        }
+        long inc = c.membership.newestIncarnation(id);
+        operatorRequests.add(id + "@" + inc);
+        log("operator fence node=" + id + " incarnation=" + inc + " on node=" + c.id);
+        fencingStep(c, new FenceInput.OperatorFence(c.local(now), id, inc, reason));
+        check(c);
+        return true;
     }
 
     /** Cuts (or restores) the link from {@code a} to {@code b} on {@code ring} in one direction. */
@@ -341,6 +506,7 @@ public final class ClusterWorld {
                 disk.fault(a.id, c, SimDisk.Fault.NONE);
                 releaseHung(a.id, c);
             }
+            switchFault[a.id] = FenceSetup.SwitchFault.NONE;
         }
         log("heal all");
         for (Node n : nodes) {
@@ -350,7 +516,7 @@ public final class ClusterWorld {
             }
         }
         for (Node n : nodes) {
-            if (n.crashed || n.exit != null) {
+            if (n.crashed || n.exit != null || n.halted != null) {
                 start(n.id);
             }
         }
@@ -371,12 +537,18 @@ public final class ClusterWorld {
                     start((int) r[1]);
                 }
             }
+            if (p.kind == Kind.ACTION) {
+                p.action.run();
+                check(null);
+                continue;
+            }
             Node n = p.node;
             if (!n.running()) {
                 continue;
             }
             if (p.kind != Kind.RESUME && n.paused()) {
-                schedule(new Pending(n.pausedUntil, seq++, p.kind, n, p.generation, p.disk, p.ring, p.from, p.fromIncarnation, p.saysDown, p.lease));
+                schedule(new Pending(n.pausedUntil, seq++, p.kind, n, p.generation, p.disk, p.ring, p.from, p.fromIncarnation,
+                        p.saysDown, p.lease, p.fence, p.action));
                 continue;
             }
             switch (p.kind) {
@@ -385,6 +557,13 @@ public final class ClusterWorld {
                     membershipStep(n, new MembershipInput.Tick(n.local(now)));
                     if (n.running() && n.disk.phase() == DiskLiveness.Phase.MEMBER) {
                         leaseStep(n, new LeaseInput.Tick(n.local(now), now / MS));
+                    }
+                    if (n.running() && n.fencing != null) {
+                        // As the daemon: the lease decides who may fence; a belief that ran out stops fencing at once.
+                        if (n.fencing.isCoordinator() && !n.lease.isCoordinator(n.local(now))) {
+                            fencingStep(n, new FenceInput.CoordinatorChanged(n.local(now), false, n.lease.generation()));
+                        }
+                        fencingStep(n, new FenceInput.Tick(n.local(now)));
                     }
                     schedule(new Pending(now + (long) (tickNanos() / n.rate), seq++, Kind.TICK, n, 0, null, 0, null, 0, false));
                 }
@@ -403,6 +582,14 @@ public final class ClusterWorld {
                         DiskInput in = retime(p.disk, n.local(now));
                         if (in instanceof DiskInput.ReadDone rd && rd.area() != null) {
                             readerReadOk[n.id][rd.copy().ordinal()] = now;
+                            // The daemon reads its fence block with every cycle: a pill for this
+                            // incarnation on the copy as it was when read stops it.
+                            if (fenceSetup != null && SimDisk.pillIn(rd.area(), n.id) == n.incarnation) {
+                                halt(n, "poison pill read on the " + rd.copy().label() + " copy");
+                                check(n);
+                                continue;
+                            }
+                            pet(n);
                         }
                         diskStep(n, in);
                         if (in instanceof DiskInput.ReadDone && n.running() && n.disk.phase() == DiskLiveness.Phase.MEMBER) {
@@ -420,6 +607,12 @@ public final class ClusterWorld {
                         leaseStep(n, retimeLease(p.lease, n.local(now)));
                     }
                 }
+                case AGENT -> {
+                    if (p.generation == n.generation) {
+                        fencingStep(n, retimeFence(p.fence, n.local(now)));
+                    }
+                }
+                case ACTION -> throw new AssertionError("handled above");
                 case RESUME -> {
                     if (n.pausedUntil <= now && n.pausedUntil >= 0) {
                         long late = (long) ((now - n.pausedAt) * n.rate);
@@ -463,6 +656,7 @@ public final class ClusterWorld {
         n.disk = new DiskLiveness(n.id, header, codec, timeouts, n.incarnation, nodes.size());
         n.membership = new Membership(n.id, nodes.size(), rings, timeouts);
         n.lease = new CoordinatorLease(n.id, nodes.size(), header.clusterId(), leaseKey, timeouts, n.incarnation);
+        n.fencing = fenceSetup == null ? null : new Fencing(fenceTopology, fenceSetup.timing());
         Arrays.fill(n.believed, null);
     }
 
@@ -475,7 +669,7 @@ public final class ClusterWorld {
                         hung.add(new Pending(0, 0, Kind.DISK, n, n.generation, new DiskInput.WriteDone(0, w.copy(), w.cycle(), null), 0, null, 0, false));
                         break;
                     }
-                    String err = disk.write(n.id, w.copy(), DiskLayout.slotOffsetBytes(n.id), w.block());
+                    String err = disk.write(n.id, n.incarnation, w.copy(), DiskLayout.slotOffsetBytes(n.id), w.block());
                     if (err == null) {
                         lastWriteOk[n.id][w.copy().ordinal()] = done; // visible to reads issued after its completion
                     }
@@ -491,7 +685,7 @@ public final class ClusterWorld {
                             new DiskInput.ReadDone(0, r.copy(), r.cycle(), area, area == null ? "EIO (simulated)" : null), 0, null, 0, false));
                 }
                 case DiskEffect.RepairSlot r -> {
-                    String err = disk.write(n.id, r.copy(), DiskLayout.slotOffsetBytes(r.nodeId()), r.block());
+                    String err = disk.write(n.id, n.incarnation, r.copy(), DiskLayout.slotOffsetBytes(r.nodeId()), r.block());
                     schedule(new Pending(done, seq++, Kind.DISK, n, n.generation, new DiskInput.RepairDone(0, r.copy(), r.nodeId(), err), 0, null, 0, false));
                 }
                 case DiskEffect.Report r -> { }
@@ -525,7 +719,7 @@ public final class ClusterWorld {
                     }
                 }
                 case LeaseEffect.WriteBlock w -> {
-                    String err = disk.write(n.id, w.copy(), (long) w.block() * DiskLayout.BLOCK_SIZE_BYTES, w.bytes());
+                    String err = disk.write(n.id, n.incarnation, w.copy(), (long) w.block() * DiskLayout.BLOCK_SIZE_BYTES, w.bytes());
                     Pending p = new Pending(done, seq++, Kind.LEASE, n, n.generation, null, 0, null, 0, false,
                             new LeaseInput.WriteDone(0, w.copy(), w.ioId(), err));
                     if (disk.fault(n.id, w.copy()) == SimDisk.Fault.HANG) {
@@ -542,9 +736,16 @@ public final class ClusterWorld {
                                 + ", not above " + highestGeneration);
                     }
                     highestGeneration = b.generation();
+                    if (n.fencing != null) {
+                        fencingStep(n, new FenceInput.CoordinatorChanged(n.local(now), true, b.generation()));
+                    }
                 }
-                case LeaseEffect.CeasedCoordinator c -> log("node=" + n.id + " event=ceased-coordinator generation="
-                        + c.generation() + " reason=\"" + c.reason() + "\"");
+                case LeaseEffect.CeasedCoordinator c -> {
+                    log("node=" + n.id + " event=ceased-coordinator generation=" + c.generation() + " reason=\"" + c.reason() + "\"");
+                    if (n.fencing != null) {
+                        fencingStep(n, new FenceInput.CoordinatorChanged(n.local(now), false, c.generation()));
+                    }
+                }
             }
         }
     }
@@ -558,6 +759,179 @@ public final class ClusterWorld {
         };
     }
 
+    // ---- fencing --------------------------------------------------------------------------
+
+    /** The daemon's {@code fencingStep}: effects in list order. */
+    private void fencingStep(Node n, FenceInput in) {
+        Fencing core = n.fencing;
+        for (FenceEffect e : core.step(in)) {
+            switch (e) {
+                case FenceEffect.RunAgent r -> runAgent(n, r);
+                case FenceEffect.WritePill w -> writePill(n, w);
+                case FenceEffect.Fenced f -> {
+                    log("node=" + n.id + " event=fenced peer-id=" + f.nodeId() + " incarnation=" + f.incarnation()
+                            + " generation=" + f.generation() + " how=\"" + f.how() + "\"");
+                    recover(n, f);
+                    membershipStep(n, new MembershipInput.Fenced(n.local(now), f.nodeId(), f.incarnation(), f.how()));
+                }
+                case FenceEffect.Report r -> {
+                    fenceReports.add(new FenceReport(now / MS, n.id, r.event()));
+                    log("node=" + n.id + " " + r.event().fields() + " generation=" + r.generation());
+                }
+            }
+        }
+    }
+
+    /** A power switch call: the switch acts on the victim and answers the caller after its latency. */
+    private void runAgent(Node caller, FenceEffect.RunAgent r) {
+        int victimId = FenceSetup.nodeOf(r.device());
+        Node victim = node(victimId);
+        FenceSetup.SwitchFault fault = switchFault[victimId];
+        log("node=" + caller.id + " event=fence-agent device=" + r.device() + " action=" + r.action().label()
+                + " peer-id=" + r.nodeId() + " generation=" + r.generation() + " switch=" + fault);
+        long answerAt = now + 1 + (long) (random.nextDouble() * fenceSetup.maxSwitchLatencyMillis() * MS);
+        switch (fault) {
+            case HANG -> answer(caller, r, AgentOutcome.TIMED_OUT, globalTime(caller, r.deadlineNanos()));
+            case UNREACHABLE -> answer(caller, r, AgentOutcome.failed("Unable to connect/login to fencing device (simulated)"), answerAt);
+            case NONE, STUCK_ON, LIES -> action(answerAt, () -> {
+                AgentOutcome outcome = switch (r.action()) {
+                    case OFF -> {
+                        if (fault == FenceSetup.SwitchFault.NONE) {
+                            powerOff(victim, r.device());
+                        }
+                        yield AgentOutcome.SUCCESS;
+                    }
+                    case REBOOT -> {
+                        if (fault == FenceSetup.SwitchFault.NONE) {
+                            powerOff(victim, r.device());
+                            start(victimId); // powered on again: a new incarnation boots
+                        }
+                        yield AgentOutcome.SUCCESS;
+                    }
+                    case STATUS -> victim.powered && fault != FenceSetup.SwitchFault.LIES ? AgentOutcome.STATUS_ON : AgentOutcome.STATUS_OFF;
+                    case PILL -> throw new AssertionError("a poison pill is not an agent call: " + r);
+                };
+                answer(caller, r, outcome, now);
+            });
+        }
+    }
+
+    private void answer(Node caller, FenceEffect.RunAgent r, AgentOutcome outcome, long at) {
+        schedule(new Pending(at, seq++, Kind.AGENT, caller, caller.generation, null, 0, null, 0, false, null,
+                new FenceInput.AgentDone(0, r.requestId(), r.nodeId(), r.device(), r.action(), outcome), null));
+    }
+
+    private void powerOff(Node victim, String device) {
+        victim.powered = false;
+        if (victim.running()) {
+            halt(victim, "powered off by " + device);
+        } else {
+            log("power-off node=" + victim.id + " by=" + device + " (was not running)");
+        }
+    }
+
+    /**
+     * A poison pill on both copies, through the writer's own paths: a copy failing for the writer
+     * fails the call, a hanging one lands but never answers (the shell reports a timeout at the
+     * deadline). It lands at completion, the latest a real write can, and only while the writer still runs.
+     */
+    private void writePill(Node writer, FenceEffect.WritePill w) {
+        long writerIncarnation = writer.incarnation;
+        List<Copy> landing = new ArrayList<>();
+        String error = null;
+        boolean hangs = false;
+        for (Copy c : Copy.values()) {
+            switch (disk.fault(writer.id, c)) {
+                case NONE -> landing.add(c);
+                case HANG -> {
+                    landing.add(c);
+                    hangs = true;
+                }
+                case FAIL_WRITES, FAIL_ALL -> error = (error == null ? "" : error + "; ") + c.label() + " copy: EIO (simulated)";
+            }
+        }
+        log("node=" + writer.id + " event=pill-write peer-id=" + w.nodeId() + " incarnation=" + w.incarnation()
+                + " generation=" + w.generation() + " copies=" + landing);
+        long done = now + 1 + (long) (random.nextDouble() * maxDiskLatencyNanos);
+        action(done, () -> {
+            if (writer.running() && writer.incarnation == writerIncarnation) {
+                for (Copy c : landing) {
+                    disk.writePill(writer.id, writerIncarnation, c, w.nodeId(), w.incarnation());
+                }
+                log("pill landed victim=" + w.nodeId() + " incarnation=" + w.incarnation() + " copies=" + landing);
+            }
+        });
+        AgentOutcome outcome = error != null ? AgentOutcome.failed(error) : hangs ? AgentOutcome.TIMED_OUT : AgentOutcome.SUCCESS;
+        long at = error == null && hangs ? globalTime(writer, w.deadlineNanos()) : done;
+        schedule(new Pending(at, seq++, Kind.AGENT, writer, writer.generation, null, 0, null, 0, false, null,
+                new FenceInput.AgentDone(0, w.requestId(), w.nodeId(), FenceLevel.POISON_PILL, FenceAction.PILL, outcome), null));
+    }
+
+    /** The node's incarnation stops from outside: no more I/O, heartbeats or decisions. */
+    private void halt(Node n, String why) {
+        n.halted = why;
+        log("halt node=" + n.id + " incarnation=" + n.incarnation + " why=\"" + why + "\"");
+        if (supervised) {
+            restartAt.add(new long[] {now + 1_000 * MS, n.id}); // after healing, the machine is powered on again
+        }
+    }
+
+    /**
+     * The coordinator's {@code Fenced}: recover the victim's workloads now, after checking that
+     * they may be: its membership declared that incarnation down (or an operator asked), no
+     * other coordinator fenced it before, and it does not run.
+     */
+    private void recover(Node coordinator, FenceEffect.Fenced f) {
+        String key = f.nodeId() + "@" + f.incarnation();
+        boolean declared = coordinator.membership.verdict(f.nodeId()) == Verdict.DOWN
+                && coordinator.membership.downIncarnation(f.nodeId()) == f.incarnation();
+        if (!declared && !operatorRequests.contains(key)) {
+            throw violation("node " + coordinator.id + " fenced node " + key + " which its membership holds "
+                    + coordinator.membership.verdict(f.nodeId()).label() + " at incarnation "
+                    + coordinator.membership.downIncarnation(f.nodeId()) + ", and no operator asked");
+        }
+        String by = "node " + coordinator.id + " generation " + f.generation();
+        String before = fencedBy.putIfAbsent(key, by);
+        if (before != null) {
+            if (strictFencedOnce || fencedGeneration.get(key) == f.generation()) {
+                throw violation(by + " fenced node " + key + ", already fenced by " + before);
+            }
+            refenced.add(key + " by " + by + " after " + before);
+            log("refenced " + key + " by " + by + ", already fenced by " + before);
+        }
+        fencedGeneration.putIfAbsent(key, f.generation());
+        Node victim = node(f.nodeId());
+        if (victim.running() && victim.incarnation <= f.incarnation()) {
+            throw violation("node " + key + " recovered while it runs" + (victim.paused() ? " (paused)" : "") + ": " + f.how());
+        }
+        recovered.add(new Recovered(f.nodeId(), f.incarnation(), now / MS, coordinator.id, f.generation(), f.how()));
+        recoveredUpTo[f.nodeId()] = Math.max(recoveredUpTo[f.nodeId()], f.incarnation());
+        disk.fenced(f.nodeId(), f.incarnation());
+        log("recovered " + key + " by node=" + coordinator.id);
+    }
+
+    /** The global instant at which {@code n}'s clock reads {@code localNanos}. */
+    private long globalTime(Node n, long localNanos) {
+        return Math.max(now + 1, (long) Math.ceil((localNanos - n.offset) / n.rate) + 1);
+    }
+
+    private void action(long at, Runnable r) {
+        schedule(new Pending(at, seq++, Kind.ACTION, null, 0, null, 0, null, 0, false, null, null, r));
+    }
+
+    private static FenceInput retimeFence(FenceInput in, long t) {
+        return switch (in) {
+            case FenceInput.AgentDone d -> new FenceInput.AgentDone(t, d.requestId(), d.nodeId(), d.device(), d.action(), d.outcome());
+            case FenceInput.Tick x -> new FenceInput.Tick(t);
+            case FenceInput.VerdictDown v -> new FenceInput.VerdictDown(t, v.nodeId(), v.incarnation(), v.evidence());
+            case FenceInput.VerdictBack b -> new FenceInput.VerdictBack(t, b.nodeId(), b.incarnation());
+            case FenceInput.CoordinatorChanged c -> new FenceInput.CoordinatorChanged(t, c.isCoordinator(), c.generation());
+            case FenceInput.OperatorConfirm c -> new FenceInput.OperatorConfirm(t, c.nodeId());
+            case FenceInput.OperatorFence o -> new FenceInput.OperatorFence(t, o.nodeId(), o.incarnation(), o.reason());
+            case FenceInput.Recorded r -> new FenceInput.Recorded(t, r.nodeId(), r.incarnation(), r.how());
+        };
+    }
+
     private void membershipStep(Node n, MembershipInput in) {
         for (MembershipEvent e : n.membership.step(in)) {
             switch (e) {
@@ -566,6 +940,17 @@ public final class ClusterWorld {
                     log("node=" + n.id + " " + c.fields());
                     if (c.to() == Verdict.DOWN) {
                         checkDown(n, c);
+                    }
+                    if (n.fencing != null) {
+                        // Exactly the daemon's feed: a verdict that becomes down, or stops being down or fenced.
+                        boolean wasDown = c.from() == Verdict.DOWN || c.from() == Verdict.FENCED;
+                        boolean isDown = c.to() == Verdict.DOWN || c.to() == Verdict.FENCED;
+                        if (c.to() == Verdict.DOWN && !wasDown) {
+                            fencingStep(n, new FenceInput.VerdictDown(in.nowNanos(), c.peer(), n.membership.downIncarnation(c.peer()),
+                                    c.evidence()));
+                        } else if (wasDown && !isDown) {
+                            fencingStep(n, new FenceInput.VerdictBack(in.nowNanos(), c.peer(), n.membership.newestIncarnation(c.peer())));
+                        }
                     }
                 }
                 case MembershipEvent.SelfPaused s -> rejoin(n, s.fields());
@@ -601,8 +986,22 @@ public final class ClusterWorld {
 
     // ---- checkers -------------------------------------------------------------------------
 
-    /** After every step of node {@code n}: counters it believes never go backwards within one incarnation. */
+    /**
+     * After every step (of node {@code n}, or of the world when null): at most one coordinator;
+     * nothing recovered runs (a recovered incarnation never runs again: a restart is a new one);
+     * no fenced incarnation's write landed; counters node {@code n} believes never go backwards
+     * within one incarnation.
+     */
     private void check(Node n) {
+        if (disk.violation() != null) {
+            throw violation(disk.violation());
+        }
+        for (Node x : nodes) {
+            if (x.running() && x.incarnation <= recoveredUpTo[x.id]) {
+                throw violation("node " + x.id + " runs" + (x.paused() ? " (paused)" : "") + " as incarnation " + x.incarnation
+                        + " although incarnation " + recoveredUpTo[x.id] + " was recovered elsewhere");
+            }
+        }
         int coordinators = 0;
         StringBuilder who = new StringBuilder();
         for (Node x : nodes) {
@@ -614,7 +1013,7 @@ public final class ClusterWorld {
         if (coordinators > 1) {
             throw violation(coordinators + " nodes believe they are coordinator:" + who);
         }
-        if (!n.running()) {
+        if (n == null || !n.running()) {
             return;
         }
         for (DiskLiveness.NodeView v : n.disk.view()) {
