@@ -25,7 +25,7 @@ final class NodeCommand {
                     "Logs one key=value line per state change on stderr.",
                     "Exit status: 0 left cleanly (or 143 after SIGTERM), 3 bad configuration, 4 quorum disk refused,",
                     "5 refused to join (could write neither disk copy), 6 left after losing the quorum disk,",
-                    "7 another daemon runs with this node's identity."})
+                    "7 another daemon runs with this node's identity, 8 fenced by a poison pill."})
     static final class Run implements Callable<Integer> {
         @Mixin
         ConfigOption config;
