@@ -22,11 +22,13 @@ import picocli.CommandLine.Option;
 
 /**
  * The README's first command: a local cluster of real node daemons, each in its own network
- * namespace, sharing a quorum disk file, that an operator can watch and break.
+ * namespace, sharing a quorum disk file, each the machine of its own IPMI BMC simulator (so the
+ * coordinator really fences a failed node), that an operator can watch and break.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run a local demo cluster: N node daemons, each in its own network namespace (198.18.0.0/15),",
-                "sharing one quorum disk file, with a guided tour. Needs root. Ctrl-C or 'q' tears it all down."})
+                "sharing one quorum disk file, each powered by its own IPMI BMC simulator (ipmi_sim) that the",
+                "coordinator fences it through, with a guided tour. Needs root. Ctrl-C or 'q' tears it all down."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", defaultValue = "3", description = "Number of nodes (2..8, default ${DEFAULT-VALUE}).")
     int nodes;
@@ -38,6 +40,7 @@ final class DemoCommand implements Callable<Integer> {
     Path dir;
 
     private LabCluster cluster;
+    private PowerLab power;
     private ClusterConfig cfg;
     private ClusterKey key;
 
@@ -81,6 +84,12 @@ final class DemoCommand implements Callable<Integer> {
                 m.add("'" + tool + "': apt-get install iproute2 util-linux");
             }
         }
+        for (String[] tool : new String[][] {{"ipmi_sim", "openipmi"}, {"ipmitool", "ipmitool"}, {"fence_ipmilan", "fence-agents"}}) {
+            if (!onPath(tool[0])) {
+                m.add("'" + tool[0] + "' (the BMC simulators and the fence agent): apt-get install " + tool[1]
+                        + ", or run scripts/install-test-deps");
+            }
+        }
         return m;
     }
 
@@ -101,25 +110,40 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         cluster = new LabCluster(dir, "demo", nodes, false);
-        cluster.configureAll(dir.resolve("quorum.img").toString(), null);
+        power = new PowerLab(cluster).fencing("monitorIntervalMillis: 10000\nmonitorTimeoutMillis: 8000");
+        power.start(dir.resolve("quorum.img").toString(), null);
         Path config = cluster.config(1); // every node's file is the same
         cfg = ConfigLoader.load(config);
         key = KeyFile.read(cluster.keyFile());
-        QuorumDisk.init(cfg.quorumDisk(), cfg.clusterName(), key, false, System.currentTimeMillis());
-        cluster.startAllAndAwaitJoin();
         say("""
                 cluster 'demo' is up: %d node daemons, each in its own network namespace (%s),
-                sharing the quorum disk %s (primary at offset 0, shadow at 1 MiB).
+                sharing the quorum disk %s (primary at offset 0, shadow at 1 MiB),
+                each powered by its own IPMI BMC (ipmi_sim on the node's address, UDP 623):
+                the coordinator fences a failed node through it with the real fence_ipmilan.
                   configuration: %s
-                  node logs:     %s/node-N.log   (one key=value line per state change)
+                  node logs:     %s/ipmi-N/machine.log   (one key=value line per state change)
                   try, in another terminal:  ./baton status -c %s --run-dir %s
+                                             ./baton fence status -c %s --run-dir %s
+                                             ./baton fence history -c %s
                                              ./baton disk inspect -c %s
                 """, nodes, cluster.host(1).address().getHostAddress().replaceAll("\\.\\d+$", ".0/24"),
-                cfg.quorumDisk().primary(), config, dir, config, cluster.runDir(), config);
+                cfg.quorumDisk().primary(), config, dir, config, cluster.runDir(), config, cluster.runDir(), config, config);
     }
 
-    private LabProcess daemon(int n) {
-        return cluster.daemon(n);
+    /** Node {@code n}'s daemon runs (its BMC's machine is on). */
+    private boolean alive(int n) {
+        return power.daemonPid(n).isPresent();
+    }
+
+    /** Sends {@code signal} to node {@code n}'s daemon; false when it does not run. */
+    private boolean signal(int n, String signal) {
+        var pid = power.daemonPid(n);
+        return pid.isPresent() && cluster.host(n).run(java.time.Duration.ofSeconds(5), "kill", "-" + signal,
+                Long.toString(pid.getAsLong())).exitCode() == 0;
+    }
+
+    private boolean awaitLog(int n, String text, java.time.Duration wait) {
+        return baton.lab.Poll.until(wait, () -> power.log(n).contains(text));
     }
 
     private void interactive() throws Exception {
@@ -144,7 +168,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private boolean act(String[] w) throws Exception {
+    private boolean act(String[] w) {
         if (w.length == 1 && w[0].equals("s")) {
             status();
             return true;
@@ -157,27 +181,44 @@ final class DemoCommand implements Callable<Integer> {
             say("no node %d", n);
             return true;
         }
-        LabProcess p = daemon(n);
         switch (w[0]) {
-            case "kill" -> { p.kill9(); say("node-%d: kill -9", n); }
-            case "cut" -> { cluster.host(n).linkDown(); say("node-%d: network cable pulled (every ring)", n); }
+            case "kill" -> say(signal(n, "KILL") ? "node-%d: kill -9" : "node-%d does not run", n);
+            case "cut" -> { cluster.host(n).linkDown(); say("node-%d: network cable pulled (every ring, and its BMC's)", n); }
             case "heal" -> { cluster.host(n).linkUp(); say("node-%d: network back", n); }
-            case "stop" -> { p.sigstop(); say("node-%d: SIGSTOP (hung)", n); }
-            case "cont" -> { p.sigcont(); say("node-%d: SIGCONT", n); }
-            case "leave" -> { p.sigterm(); say("node-%d: SIGTERM (clean leave)", n); }
+            case "stop" -> say(signal(n, "STOP") ? "node-%d: SIGSTOP (hung)" : "node-%d does not run", n);
+            case "cont" -> say(signal(n, "CONT") ? "node-%d: SIGCONT" : "node-%d does not run", n);
+            case "leave" -> say(signal(n, "TERM") ? "node-%d: SIGTERM (clean leave)" : "node-%d does not run", n);
             case "start" -> {
-                if (p.isAlive()) {
+                if (alive(n)) {
                     say("node-%d is running", n);
+                } else if (power.ipmiBmc(n).powerOn()) {
+                    say("node-%d: powered on through its BMC; its daemon starts with a new incarnation", n);
                 } else {
-                    cluster.start(n);
-                    say("node-%d: started with a new incarnation", n);
+                    say("node-%d: its BMC did not take the power-on", n);
                 }
             }
+            case "fence" -> {
+                int from = 0;
+                for (int i = 1; i <= nodes && from == 0; i++) {
+                    if (i != n && alive(i)) {
+                        from = i;
+                    }
+                }
+                if (from == 0) {
+                    say("no other node runs to send the request from");
+                } else {
+                    say("node-%d asks the coordinator to fence node-%d (baton fence node-%d --yes) ...", from, n, n);
+                    var r = cluster.baton(from, "fence", "node-" + n, "--yes", "--config", cluster.config(from).toString(),
+                            "--run-dir", cluster.runDir().toString(), "--as", "node-" + from, "--wait", "60");
+                    System.out.print(r.stderr() + r.stdout());
+                }
+            }
+            case "bmc" -> { power.ipmiBmc(n).stop(); say("node-%d's BMC died; the node runs on: an alarm, no failover", n); }
             case "corrupt" -> {
                 Corruption.flipByte(cfg.quorumDisk().primary(), DiskLayout.slotOffsetBytes(n) + 35);
                 say("flipped a byte in node-%d's slot on the primary copy; a reader repairs it from the shadow", n);
             }
-            case "log" -> System.out.print(tail(p.log(), 12));
+            case "log" -> System.out.print(tail(power.log(n), 12));
             default -> {
                 return false;
             }
@@ -188,12 +229,15 @@ final class DemoCommand implements Callable<Integer> {
     private void help() {
         say("""
                 commands:  s            status: every node's verdict and evidence and the coordinator, as node-1 sees it
-                           kill N       kill -9 node N        -> slot stale and no heartbeats: down
+                           kill N       kill -9 node N        -> slot stale and no heartbeats: down, then fenced
+                                                              through its BMC (power off confirmed)
+                           fence N      fence node N by hand  -> the request reaches the coordinator through the disk
                            cut N        pull node N's cable   -> heartbeats gone, slot fresh: network-lost, no failover
                            heal N       plug it back in
                            stop N       SIGSTOP node N (hang) -> stale; cont N resumes it
                            leave N      SIGTERM node N        -> it leaves cleanly: 'left', not 'stale'
-                           start N      restart node N        -> fresh again, new incarnation
+                           start N      power node N on through its BMC -> fresh again, new incarnation
+                           bmc N        node N's BMC dies     -> the others raise the no-fencing-path alarm, nothing else
                            corrupt N    flip a byte in node N's primary slot -> repaired from the shadow
                            log N        the last lines of node N's log
                            q            quit and tear everything down""");
@@ -212,48 +256,91 @@ final class DemoCommand implements Callable<Integer> {
         act(new String[] {"heal", last});
         settle();
         status();
-        say("== kill -9 node-%s: slot stale AND no heartbeats on any ring -> down", last);
+        say("== kill -9 node-%s: slot stale AND no heartbeats on any ring -> down; the coordinator fences it through"
+                + " its BMC (fence_ipmilan off, then status says off), records it on the quorum disk -> fenced", last);
         act(new String[] {"kill", last});
-        settle();
+        awaitFenced(nodes);
         status();
-        say("== restart it: a new incarnation joins, up again");
-        act(new String[] {"start", last});
-        daemon(nodes).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
+        say("node-%s's BMC: power %s", last, power.ipmiBmc(nodes).powerStatus().name().toLowerCase(java.util.Locale.ROOT));
+        say("== power it on again through its BMC: a new incarnation joins, up again");
+        powerOnAndAwaitJoin(nodes);
         settle();
         status();
         int coordinator = coordinator();
         if (coordinator > 0) {
             say("== kill -9 the coordinator, node-%d: once its lease has run out (%d ms), another node takes over"
-                    + " with a higher generation", coordinator, cfg.timeouts().leaseTimeoutMillis());
+                    + " with a higher generation, and fences it", coordinator, cfg.timeouts().leaseTimeoutMillis());
             act(new String[] {"kill", String.valueOf(coordinator)});
-            Thread.sleep(cfg.timeouts().leaseTimeoutMillis() + 2_500);
+            awaitFenced(coordinator);
             status();
-            act(new String[] {"start", String.valueOf(coordinator)});
-            daemon(coordinator).awaitLog("event=joined", java.time.Duration.ofSeconds(20));
+            powerOnAndAwaitJoin(coordinator);
             settle();
         }
+        int target = coordinator() == nodes ? nodes - 1 : nodes; // the coordinator does not fence itself
+        say("== an operator fences node-%d by hand; the request reaches the coordinator through the quorum disk", target);
+        act(new String[] {"fence", String.valueOf(target)});
+        say("== the fence records on the quorum disk (baton fence history):");
+        System.out.print(cluster.baton(1, "fence", "history", "--config", cluster.config(1).toString()).stdout());
+        powerOnAndAwaitJoin(target);
         say("== node-2 leaves cleanly (SIGTERM): the others see 'left', not a failure");
         act(new String[] {"leave", "2"});
-        daemon(2).waitFor(java.time.Duration.ofSeconds(10));
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(10), () -> !alive(2));
         settle();
         status();
         say("== corrupt node-2's slot on the primary copy (nobody writes it now): a reader uses the shadow and repairs the primary");
         act(new String[] {"corrupt", "2"});
         for (int i = 1; i <= nodes; i++) {
-            if (i != 2 && daemon(i).awaitLog("event=slot-repaired copy=primary node=2", java.time.Duration.ofSeconds(5))) {
-                say("node-%d's log:%n%s", i, grep(daemon(i).log(), "slot-repair"));
+            if (i != 2 && awaitLog(i, "event=slot-repaired copy=primary node=2", java.time.Duration.ofSeconds(5))) {
+                say("node-%d's log:%n%s", i, grep(power.log(i), "slot-repair"));
                 break;
             }
         }
         say("== tour done; tearing down");
     }
 
+    /** Waits until every running node's log says node {@code n} is fenced (at most a minute). */
+    private void awaitFenced(int n) {
+        String text = "peer=node-" + n + " peer-id=" + n + " from=down to=fenced";
+        int before = count(text);
+        int watchers = 0;
+        for (int i = 1; i <= nodes; i++) {
+            watchers += i != n && alive(i) ? 1 : 0;
+        }
+        int expected = before + watchers;
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(60), () -> count(text) >= expected);
+        settleQuietly();
+    }
+
+    private int count(String text) {
+        int c = 0;
+        for (int i = 1; i <= nodes; i++) {
+            c += (int) power.log(i).lines().filter(l -> l.contains(text)).count();
+        }
+        return c;
+    }
+
+    private void powerOnAndAwaitJoin(int n) {
+        int before = (int) power.log(n).lines().filter(l -> l.contains("event=joined")).count();
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(10), () -> !alive(n)); // the power cut has reaped it
+        act(new String[] {"start", String.valueOf(n)});
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(30),
+                () -> power.log(n).lines().filter(l -> l.contains("event=joined")).count() > before);
+    }
+
+    private void settleQuietly() {
+        try {
+            Thread.sleep(500);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The cluster as the first running node sees it (its status file), with verdicts and evidence. */
-    private void status() throws Exception {
+    private void status() {
         baton.runtime.node.RunDir run = baton.runtime.node.RunDir.of(cluster.runDir(), cfg.clusterName());
         for (int i = 1; i <= nodes; i++) {
             Path file = run.statusFile("node-" + i);
-            if (daemon(i).isAlive() && Files.exists(file)) {
+            if (alive(i) && Files.exists(file)) {
                 try {
                     System.out.print(StatusCommand.daemonText(DiskCommand.JSON.readTree(Files.readString(file))));
                     return;
@@ -262,7 +349,11 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
         }
-        System.out.print(StatusCommand.render(cfg, key, false));
+        try {
+            System.out.print(StatusCommand.render(cfg, key, false));
+        } catch (Exception e) {
+            say("(no status: %s)", e.getMessage());
+        }
     }
 
     /** The node id of the coordinator as the first running node's status file names it, or 0. */
@@ -270,7 +361,7 @@ final class DemoCommand implements Callable<Integer> {
         baton.runtime.node.RunDir run = baton.runtime.node.RunDir.of(cluster.runDir(), cfg.clusterName());
         for (int i = 1; i <= nodes; i++) {
             Path file = run.statusFile("node-" + i);
-            if (daemon(i).isAlive() && Files.exists(file)) {
+            if (alive(i) && Files.exists(file)) {
                 try {
                     return DiskCommand.JSON.readTree(Files.readString(file)).path("coordinator").path("holderId").asInt(0);
                 } catch (java.io.IOException e) {
@@ -296,6 +387,10 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private synchronized void tearDown() {
+        if (power != null) {
+            power.close();
+            power = null;
+        }
         if (cluster != null) {
             cluster.close();
             cluster = null;

@@ -102,10 +102,10 @@ final class StatusCommand implements Callable<Integer> {
         b.append("coordinator: ").append(co.has("holder") ? co.path("holder").asText() + " (generation "
                 + co.path("generation").asLong() + ")" : "none known").append("; this node is ")
                 .append(co.path("role").asText()).append("\n\n");
-        Table t = new Table("NODE", "ID", "VERDICT", "DISK", "EVIDENCE");
+        Table t = new Table("NODE", "ID", "VERDICT", "DISK", "FENCE PATH", "EVIDENCE");
         for (JsonNode n : v.path("nodes")) {
             t.row(n.path("name").asText("-"), n.path("id").asInt(), n.path("verdict").asText(), n.path("disk").asText(),
-                    n.path("evidence").asText());
+                    n.path("fencePath").asText("-"), n.path("evidence").asText());
         }
         b.append(t);
         JsonNode h = v.path("heartbeats");

@@ -18,13 +18,16 @@ class DemoIT {
         Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "baton-demo-it-");
         List<String> before = namespaces();
         List<String> cmd = new ArrayList<>(Cluster.java("demo", "--tour", "--dir", dir.resolve("demo").toString()));
-        ExecResult r = Cmd.run(Duration.ofMinutes(2), cmd);
+        ExecResult r = Cmd.run(Duration.ofMinutes(5), cmd);
         try {
             assertThat(r.exitCode()).as(r.describe()).isZero();
             assertThat(r.stdout())
                     .contains("cluster 'demo' is up: 3 node daemons")
                     .containsPattern("node-3 +3 +network-lost +fresh")
-                    .containsPattern("node-3 +3 +down +stale +declared down at incarnation [0-9]+; slot stale")
+                    .containsPattern("node-3 +3 +fenced +stale +[a-z-]+ +fenced \\(level 1: ipmi-3 confirmed off\\) at incarnation [0-9]+")
+                    .contains("node-3's BMC: power off")
+                    .containsPattern("fenced \\(seq [0-9]+, generation [0-9]+\\): level 1: ipmi-[23] confirmed off")
+                    .containsPattern("[0-9]+ +[0-9T:.-]+Z +node-3 +[0-9]+ +fenced +- +node-[0-9]")
                     .contains("event=slot-repaired copy=primary node=2")
                     .containsPattern("coordinator: node-[0-9] \\(generation [0-9]+\\)")
                     .containsPattern("kill -9 the coordinator, node-[0-9]")

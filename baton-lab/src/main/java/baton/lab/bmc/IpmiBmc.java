@@ -186,11 +186,7 @@ public final class IpmiBmc implements AutoCloseable {
 
     /** Asks the BMC over lanplus, with ipmitool from inside its host, as a fence agent would. */
     public PowerStatus powerStatus() {
-        ExecResult r = host.run(PROBE_TIMEOUT, "ipmitool", "-I", "lanplus",
-                "-H", listen.getHostAddress(), "-p", Integer.toString(port),
-                "-U", user, "-f", workDir.resolve("password").toString(), "-C", Integer.toString(CIPHER_SUITE),
-                "-N", Integer.toString(PROBE_WAIT_SECONDS), "-R", "1",
-                "chassis", "power", "status");
+        ExecResult r = chassisPower("status");
         if (!r.ok()) {
             return PowerStatus.NO_ANSWER;
         }
@@ -200,6 +196,19 @@ public final class IpmiBmc implements AutoCloseable {
             case "Chassis Power is off" -> PowerStatus.OFF;
             default -> PowerStatus.NO_ANSWER;
         };
+    }
+
+    /** Powers the machine on through the BMC (as an operator would with ipmitool); true when the BMC took it. */
+    public boolean powerOn() {
+        return chassisPower("on").ok();
+    }
+
+    private ExecResult chassisPower(String what) {
+        return host.run(PROBE_TIMEOUT, "ipmitool", "-I", "lanplus",
+                "-H", listen.getHostAddress(), "-p", Integer.toString(port),
+                "-U", user, "-f", workDir.resolve("password").toString(), "-C", Integer.toString(CIPHER_SUITE),
+                "-N", Integer.toString(PROBE_WAIT_SECONDS), "-R", "1",
+                "chassis", "power", what);
     }
 
     /** The pid of the running machine, or empty while it is powered off. */

@@ -42,6 +42,7 @@ final class FenceLedger implements AutoCloseable {
     private volatile long generation; // read by the worker to drop a deposed coordinator's writes
     private boolean ready;
     private boolean polling;
+    private boolean readingDead;
     private final long[] handledSeq = new long[DiskLayout.MAX_NODES + 1];
     private final long[] pillIncarnation = new long[DiskLayout.MAX_NODES + 1];
     private final Map<Integer, FenceRequest> answering = new HashMap<>();
@@ -159,6 +160,24 @@ final class FenceLedger implements AutoCloseable {
                         handler.accept(r);
                     }
                 }
+            });
+        });
+    }
+
+    /**
+     * Loop: reads every fence record and hands those that say dead to {@code dead} on the loop;
+     * how a node that is not the coordinator learns that a down node was fenced. One read at a time.
+     */
+    void readDead(Consumer<FenceRecord> dead) {
+        if (readingDead) {
+            return;
+        }
+        readingDead = true;
+        worker.execute(() -> {
+            Map<Integer, FenceRecord> records = blocks.records(maxNodeId);
+            loop.accept(() -> {
+                readingDead = false;
+                records.values().stream().filter(r -> r.state().dead()).forEach(dead);
             });
         });
     }

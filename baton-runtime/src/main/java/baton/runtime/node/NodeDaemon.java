@@ -316,10 +316,15 @@ public final class NodeDaemon {
                     pillStep(pillWatch.tick(t.nowNanos()));
                     watchStep(new FenceWatchInput.Tick(t.nowNanos()));
                 }
-                if (fencing.isCoordinator() && t.nowNanos() - lastRequestPollNanos >= REQUEST_POLL_NANOS) {
+                if (t.nowNanos() - lastRequestPollNanos >= REQUEST_POLL_NANOS && diskCore.phase() == DiskLiveness.Phase.MEMBER) {
                     lastRequestPollNanos = t.nowNanos();
-                    ledger.pollRequests(this::onRequest);
-                    retryUnrecordedFences();
+                    if (fencing.isCoordinator()) {
+                        ledger.pollRequests(this::onRequest);
+                        retryUnrecordedFences();
+                    } else if (fencing.view().stream().anyMatch(FenceState.NodeView::down)) {
+                        // A follower learns from the records that the coordinator fenced a node it holds down.
+                        ledger.readDead(this::believeRecord);
+                    }
                 }
                 if (t.nowNanos() - lastStatusNanos >= STATUS_EVERY_NANOS) {
                     lastStatusNanos = t.nowNanos();
@@ -559,8 +564,7 @@ public final class NodeDaemon {
                 case LeaseEffect.BecameCoordinator b -> {
                     log.info("event=coordinator role=coordinator generation=" + b.generation()
                             + " note=" + KvLog.q("this node takes the cluster-wide decisions"));
-                    ledger.becameCoordinator(b.generation(), r -> fencingStep(new FenceInput.Recorded(System.nanoTime(),
-                            r.victimId(), r.victimIncarnation(), r.text())));
+                    ledger.becameCoordinator(b.generation(), this::believeRecord);
                     fencingStep(new FenceInput.CoordinatorChanged(System.nanoTime(), true, b.generation()));
                 }
                 case LeaseEffect.CeasedCoordinator c -> {
@@ -601,16 +605,23 @@ public final class NodeDaemon {
         }
     }
 
+    /** A fence record that says an incarnation is dead: the fencing core believes it (and tells membership). */
+    private void believeRecord(FenceRecord r) {
+        fencingStep(new FenceInput.Recorded(System.nanoTime(), r.victimId(), r.victimIncarnation(), r.text()));
+    }
+
     /** What the coordinator records on the quorum disk for a fencing event. */
     private void ledgerEvent(FenceEffect.Report r) {
+        if (r.event() instanceof FenceEvent.AlreadyFenced a) {
+            membershipStep(new MembershipInput.Fenced(System.nanoTime(), a.nodeId(), a.incarnation(), a.how()));
+            return;
+        }
         if (!fencing.isCoordinator() && !(r.event() instanceof FenceEvent.RequestRefused)
                 && !(r.event() instanceof FenceEvent.ConfirmRefused)) {
             return;
         }
         long gen = r.generation();
         switch (r.event()) {
-            case FenceEvent.AlreadyFenced a -> membershipStep(new MembershipInput.Fenced(System.nanoTime(), a.nodeId(),
-                    a.incarnation(), a.how()));
             case FenceEvent.OperatorRequested q -> ledger.answer(q.nodeId(), answering);
             case FenceEvent.OperatorConfirmed c -> ledger.answer(c.nodeId(), answering);
             case FenceEvent.RequestRefused q -> refuse(q.nodeId(), q.reason(), gen);
