@@ -24,24 +24,28 @@ final class SimCommand {
         @Option(names = "--seconds", defaultValue = "60", description = "Simulated seconds of faults per seed (default ${DEFAULT-VALUE}).")
         int seconds;
 
+        @Option(names = "--fencing", description = {"Add fencing: power switches (with faults), the poison pill with a watchdog,",
+                "recovery on fenced, and their checkers (docs/fencing.md)."})
+        boolean fencing;
+
         @Override
         public Integer call() {
             int failed = 0;
             long t0 = System.nanoTime();
             for (long seed = from; seed < from + seeds; seed++) {
                 try {
-                    Simulations.randomFaultsThenHeal(seed, nodesFor(seed), seconds * 1000L);
+                    Simulations.randomFaultsThenHeal(seed, nodesFor(seed), seconds * 1000L, fencing);
                 } catch (AssertionError e) {
                     failed++;
                     System.out.println("FAILED seed " + seed + ": " + e.getMessage().lines().findFirst().orElse(""));
-                    System.out.println("  replay: baton sim replay --seed " + seed + " --seconds " + seconds);
+                    System.out.println("  replay: baton sim replay --seed " + seed + " --seconds " + seconds + (fencing ? " --fencing" : ""));
                 }
                 if ((seed - from + 1) % 100 == 0) {
                     System.out.printf("%d seeds, %d failed, %.0f s%n", seed - from + 1, failed, (System.nanoTime() - t0) / 1e9);
                 }
             }
-            System.out.printf("soak: %d seeds x %d simulated s of faults (+10 s healing), %d failed, %.0f s wall%n",
-                    seeds, seconds, failed, (System.nanoTime() - t0) / 1e9);
+            System.out.printf("soak: %d seeds x %d simulated s of faults (+10 s healing)%s, %d failed, %.0f s wall%n",
+                    seeds, seconds, fencing ? " with fencing" : "", failed, (System.nanoTime() - t0) / 1e9);
             return failed == 0 ? ExitStatus.OK : ExitStatus.FAILURE;
         }
     }
@@ -54,10 +58,13 @@ final class SimCommand {
         @Option(names = "--seconds", defaultValue = "60", description = "Simulated seconds of faults (default ${DEFAULT-VALUE}).")
         int seconds;
 
+        @Option(names = "--fencing", description = "The seed was run with --fencing.")
+        boolean fencing;
+
         @Override
         public Integer call() {
             try {
-                ClusterWorld w = Simulations.randomFaultsThenHeal(seed, nodesFor(seed), seconds * 1000L);
+                ClusterWorld w = Simulations.randomFaultsThenHeal(seed, nodesFor(seed), seconds * 1000L, fencing);
                 w.transcript().forEach(System.out::println);
                 System.out.println("seed " + seed + ": all checks held, converged after healing");
                 return ExitStatus.OK;
