@@ -1,7 +1,7 @@
 package baton.runtime.fence;
 
-import java.io.IOException;
-import java.io.StringReader;
+import baton.runtime.agent.AgentXml;
+import baton.runtime.agent.Spelling;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,18 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import org.w3c.dom.Document;
 import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.w3c.dom.NodeList;
-import org.xml.sax.ErrorHandler;
-import org.xml.sax.InputSource;
-import org.xml.sax.SAXException;
-import org.xml.sax.SAXParseException;
 
 /**
  * What a fence agent says about itself ({@code action=metadata}): its parameters and actions,
@@ -120,28 +109,16 @@ public record AgentMetadata(String agentName, String shortDescription, List<Para
      * external is fetched: the document comes from an executable Baton did not write.
      */
     public static MetadataResult parse(String xml) {
-        if (xml.length() > MAX_XML_CHARS) {
-            return new MetadataResult.Unavailable("metadata of " + xml.length() + " characters, more than the limit of "
-                    + MAX_XML_CHARS);
-        }
-        Document document;
-        try {
-            DocumentBuilder builder = secureFactory().newDocumentBuilder();
-            builder.setErrorHandler(THROW_ALL);
-            document = builder.parse(new InputSource(new StringReader(xml)));
-        } catch (SAXException e) {
-            return new MetadataResult.Unavailable("metadata is not well-formed XML (or has a DOCTYPE): " + e.getMessage());
-        } catch (IOException | ParserConfigurationException e) {
-            return new MetadataResult.Unavailable("metadata could not be parsed: " + e);
-        }
-        Element root = document.getDocumentElement();
-        if (!root.getTagName().equals("resource-agent") || root.getAttribute("name").isEmpty()) {
-            return new MetadataResult.Unavailable("metadata is not a <resource-agent name=...> document (root <"
-                    + root.getTagName() + ">)");
+        Element root;
+        switch (AgentXml.parse(xml, MAX_XML_CHARS, Optional.empty())) {
+            case AgentXml.Parsed.Root r -> root = r.element();
+            case AgentXml.Parsed.Refused r -> {
+                return new MetadataResult.Unavailable(r.reason());
+            }
         }
         String agentName = root.getAttribute("name");
         List<Parameter> parameters = new ArrayList<>();
-        for (Element parameter : children(first(root, "parameters"), "parameter")) {
+        for (Element parameter : AgentXml.children(AgentXml.first(root, "parameters"), "parameter")) {
             if (parameters.size() == MAX_PARAMETERS) {
                 return new MetadataResult.Unavailable(agentName + " metadata lists more than " + MAX_PARAMETERS + " parameters");
             }
@@ -149,22 +126,22 @@ public record AgentMetadata(String agentName, String shortDescription, List<Para
             if (name.isEmpty()) {
                 return new MetadataResult.Unavailable(agentName + " metadata has a <parameter> without a name");
             }
-            Element content = first(parameter, "content");
+            Element content = AgentXml.first(parameter, "content");
             List<String> choices = new ArrayList<>();
-            for (Element option : children(content, "option")) {
+            for (Element option : AgentXml.children(content, "option")) {
                 choices.add(option.getAttribute("value"));
             }
             parameters.add(new Parameter(name,
                     "1".equals(parameter.getAttribute("required")),
                     "1".equals(parameter.getAttribute("deprecated")),
-                    attribute(parameter, "obsoletes"),
+                    AgentXml.attribute(parameter, "obsoletes"),
                     content == null ? "string" : content.getAttribute("type"),
-                    content == null ? Optional.empty() : attribute(content, "default"),
+                    content == null ? Optional.empty() : AgentXml.attribute(content, "default"),
                     choices,
-                    englishShortDescription(parameter)));
+                    AgentXml.englishShortDescription(parameter)));
         }
         List<String> actions = new ArrayList<>();
-        for (Element action : children(first(root, "actions"), "action")) {
+        for (Element action : AgentXml.children(AgentXml.first(root, "actions"), "action")) {
             actions.add(action.getAttribute("name"));
         }
         return new MetadataResult.Loaded(new AgentMetadata(agentName, root.getAttribute("shortdesc"), parameters, actions));
@@ -345,98 +322,11 @@ public record AgentMetadata(String agentName, String shortDescription, List<Para
         int limit = Math.min(MAX_SUGGESTION_DISTANCE, Math.max(1, target.length() / 3));
         return parameters.stream()
                 .filter(p -> ParameterRules.nameProblem(p.name()).isEmpty())
-                .map(p -> Map.entry(p, distance(target, ParameterRules.canonical(p.name()).toLowerCase(Locale.ROOT))))
+                .map(p -> Map.entry(p, Spelling.distance(target, ParameterRules.canonical(p.name()).toLowerCase(Locale.ROOT))))
                 .filter(e -> e.getValue() <= limit)
                 .min(Comparator.<Map.Entry<Parameter, Integer>>comparingInt(Map.Entry::getValue)
                         .thenComparing(e -> e.getKey().deprecated())
                         .thenComparing(e -> e.getKey().name()))
                 .map(e -> e.getKey().name());
-    }
-
-    /** Levenshtein distance; the names are short (at most {@value ParameterRules#MAX_NAME_CHARS} characters). */
-    static int distance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitution, Math.min(previous[j] + 1, current[j - 1] + 1));
-            }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
-    }
-
-    private static DocumentBuilderFactory secureFactory() throws ParserConfigurationException {
-        DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
-        // No DOCTYPE at all: no entity expansion (billion laughs), no external entities (XXE).
-        factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-        factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-        factory.setAttribute(XMLConstants.ACCESS_EXTERNAL_DTD, "");
-        factory.setAttribute(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
-        factory.setXIncludeAware(false);
-        factory.setExpandEntityReferences(false);
-        factory.setNamespaceAware(false);
-        return factory;
-    }
-
-    /** The JDK's parser prints "[Fatal Error]" to stderr unless told otherwise; errors are values here. */
-    private static final ErrorHandler THROW_ALL = new ErrorHandler() {
-        @Override
-        public void warning(SAXParseException e) {
-            // Warnings do not make the document unusable.
-        }
-
-        @Override
-        public void error(SAXParseException e) throws SAXException {
-            throw e;
-        }
-
-        @Override
-        public void fatalError(SAXParseException e) throws SAXException {
-            throw e;
-        }
-    };
-
-    private static Element first(Element parent, String tag) {
-        if (parent == null) {
-            return null;
-        }
-        List<Element> found = children(parent, tag);
-        return found.isEmpty() ? null : found.get(0);
-    }
-
-    private static List<Element> children(Element parent, String tag) {
-        List<Element> found = new ArrayList<>();
-        if (parent == null) {
-            return found;
-        }
-        NodeList nodes = parent.getChildNodes();
-        for (int i = 0; i < nodes.getLength(); i++) {
-            if (nodes.item(i).getNodeType() == Node.ELEMENT_NODE && ((Element) nodes.item(i)).getTagName().equals(tag)) {
-                found.add((Element) nodes.item(i));
-            }
-        }
-        return found;
-    }
-
-    private static Optional<String> attribute(Element element, String name) {
-        return element.hasAttribute(name) ? Optional.of(element.getAttribute(name)) : Optional.empty();
-    }
-
-    private static String englishShortDescription(Element parameter) {
-        for (Element description : children(parameter, "shortdesc")) {
-            String lang = description.getAttribute("lang");
-            if (lang.isEmpty() || lang.equals("en")) {
-                return description.getTextContent().strip();
-            }
-        }
-        return "";
     }
 }

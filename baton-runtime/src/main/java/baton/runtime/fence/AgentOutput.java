@@ -1,5 +1,6 @@
 package baton.runtime.fence;
 
+import baton.runtime.proc.LastWords;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -20,7 +21,7 @@ import java.util.regex.Pattern;
 public record AgentOutput(String stdout, String stderr, long stdoutBytes, long stderrBytes,
         boolean stdoutTruncated, boolean stderrTruncated) {
     /** Reasons longer than this are cut: a reason goes into one log line. */
-    public static final int MAX_REASON_CHARS = 500;
+    public static final int MAX_REASON_CHARS = LastWords.MAX_REASON_CHARS;
 
     public static final AgentOutput EMPTY = new AgentOutput("", "", 0, 0, false, false);
 
@@ -57,23 +58,6 @@ public record AgentOutput(String stdout, String stderr, long stdoutBytes, long s
     }
 
     static String lastMeaningfulLine(String text) {
-        String[] lines = text.split("\\R");
-        for (int i = lines.length - 1; i >= 0; i--) {
-            String line = LOG_TIMESTAMP.matcher(lines[i].strip()).replaceFirst("");
-            if (line.isEmpty() || isBoilerplate(line)) {
-                continue;
-            }
-            return line.length() <= MAX_REASON_CHARS ? line : line.substring(0, MAX_REASON_CHARS - 3) + "...";
-        }
-        return "";
-    }
-
-    private static boolean isBoilerplate(String line) {
-        for (String boilerplate : BOILERPLATE) {
-            if (line.endsWith(boilerplate)) {
-                return true;
-            }
-        }
-        return false;
+        return LastWords.lastLine(text, LOG_TIMESTAMP, BOILERPLATE);
     }
 }

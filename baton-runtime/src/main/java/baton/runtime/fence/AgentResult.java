@@ -1,5 +1,7 @@
 package baton.runtime.fence;
 
+import baton.runtime.proc.LastWords;
+import baton.runtime.proc.ProcessCall;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -90,10 +92,7 @@ public sealed interface AgentResult {
 
         @Override
         public String summary() {
-            String words = output.lastWords();
-            return "timed out after " + FenceAgent.seconds(after) + " s and killed"
-                    + (survivingPids.isEmpty() ? "" : "; processes " + survivingPids + " survived the kill")
-                    + (words.isEmpty() ? "" : "; last words: " + words);
+            return ProcessCall.timedOutSummary(after, survivingPids, output.lastWords());
         }
     }
 
@@ -122,15 +121,6 @@ public sealed interface AgentResult {
             return new StatusOff(output);
         }
         String words = output.lastWords();
-        return new Failed(exitCode, words.isEmpty() ? silentExit(exitCode) : words, output);
-    }
-
-    private static String silentExit(int exitCode) {
-        // java.lang.Process reports a death by signal N as 128 + N, like the shells do.
-        if (exitCode > 128 && exitCode < 128 + 65) {
-            return "the agent wrote nothing and ended with status " + exitCode + " (killed by signal "
-                    + (exitCode - 128) + "?)";
-        }
-        return "the agent wrote nothing and ended with status " + exitCode;
+        return new Failed(exitCode, words.isEmpty() ? LastWords.silentExit("the agent", exitCode) : words, output);
     }
 }

@@ -3,7 +3,8 @@ package baton.runtime.fence;
 import java.util.Objects;
 
 /**
- * One thing wrong with a fence device's parameters, with what to do about it. The
+ * One thing wrong with the parameters of a fence device (or of an OCF resource, see
+ * {@code baton.runtime.resource.OcfMetadata}), with what to do about it. The
  * configuration loader turns it into a problem of the configuration file by adding the file,
  * line and key of {@link #parameter()}.
  *

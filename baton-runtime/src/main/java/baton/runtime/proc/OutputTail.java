@@ -1,4 +1,4 @@
-package baton.runtime.fence;
+package baton.runtime.proc;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package baton.runtime.fence;
+package baton.runtime.proc;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +17,9 @@ import java.util.TreeSet;
 /**
  * Finds and kills every process an agent started (Linux, through /proc).
  *
- * <p>{@link FenceAgent} starts each agent through {@code setsid}, so the agent leads a new
- * session whose id is its pid. Agents fork ipmitool, ssh, snmpget, curl; whatever they fork
+ * <p>{@link ProcessCall} starts each program (a fence agent, a resource agent, an exec
+ * resource's command) through {@code setsid}, so it leads a new session whose id is its pid.
+ * Agents fork ipmitool, ssh, snmpget, curl, ip; whatever they fork
  * stays in that session unless it calls setsid itself. Members are found two ways, because
  * each misses something the other catches:
  * <ul>
@@ -60,7 +61,7 @@ final class ProcessTree {
      * Kills every process of the session led by {@code leader} and of its descendants, and
      * returns the pids still alive after {@code confirmWithin}: empty when the tree is gone.
      * The calling thread's interrupt status is kept but does not cut the rounds short: an
-     * interrupted fence call must not leave its agent running.
+     * interrupted call (of a fence agent, say) must not leave its program running.
      */
     static List<Long> kill(ProcessHandle leader, Duration confirmWithin) {
         long until = System.nanoTime() + confirmWithin.toNanos();

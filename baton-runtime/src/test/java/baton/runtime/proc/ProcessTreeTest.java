@@ -1,4 +1,4 @@
-package baton.runtime.fence;
+package baton.runtime.proc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
