@@ -1,0 +1,112 @@
+package baton.runtime.ve;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The {@code qemu-system-x86_64} command line of a VE: a pure function of its {@link VeSpec},
+ * its {@link VeFiles} and the accelerator chosen on this host.
+ *
+ * <p>Choices, and why:
+ * <ul>
+ *   <li>{@code -nodefaults -no-user-config}: only the devices listed here, so that the machine
+ *       is the same on every node (a live migration needs the same devices on both sides) and
+ *       boots without the default NIC's PXE ROM.
+ *   <li>{@code -display none} rather than {@code -nographic}: -nographic puts the monitor on
+ *       stdio, multiplexed with the serial port; here the serial console goes to a log file
+ *       and the only control channel is QMP.
+ *   <li>{@code -no-reboot}: a guest that reboots (or panics with {@code panic=N}) ends QEMU,
+ *       and the node sees the VE stop instead of a silent restart.
+ *   <li>{@code -machine pc}: QEMU's default i440FX machine. Both ends of a live migration must
+ *       run the same machine version; with one QEMU version in the cluster that holds.
+ *   <li>NICs are virtio-net-pci on a pre-made persistent tap ({@code script=no}: QEMU runs no
+ *       ifup scripts; {@link Tap} attaches the tap to the bridge), without an option ROM
+ *       ({@code romfile=}): nothing boots from the network.
+ *   <li>Disks use {@code cache=none}: the image is on shared storage, and with the host's page
+ *       cache out of the way a migrated VE sees what its source wrote.
+ * </ul>
+ */
+public final class QemuCommand {
+    private QemuCommand() {}
+
+    public static final String QEMU = "qemu-system-x86_64";
+    public static final String MACHINE = "pc";
+    /** Linux's IFNAMSIZ minus the terminating NUL. */
+    public static final int MAX_IFNAME_CHARS = 15;
+
+    /**
+     * The command line. {@code accel} is what runs on this host: {@link VeSpec.Accel#TCG} or
+     * {@link VeSpec.Accel#KVM}, already resolved from the spec's.
+     */
+    public static List<String> build(VeSpec spec, VeFiles files, VeSpec.Accel accel) {
+        if (accel == VeSpec.Accel.AUTO) {
+            throw new IllegalArgumentException("resolve AUTO to TCG or KVM before building the command line");
+        }
+        List<String> c = new ArrayList<>();
+        c.add(QEMU);
+        add(c, "-name", "guest=" + opt(spec.name()));
+        add(c, "-machine", MACHINE);
+        add(c, "-accel", accel == VeSpec.Accel.KVM ? "kvm" : "tcg");
+        add(c, "-m", spec.memoryMib() + "M");
+        add(c, "-smp", Integer.toString(spec.vcpus()));
+        c.add("-nodefaults");
+        c.add("-no-user-config");
+        add(c, "-display", "none");
+        c.add("-no-reboot");
+        add(c, "-chardev", "file,id=console,append=on,path=" + opt(files.consoleLog().toString()));
+        add(c, "-serial", "chardev:console");
+        add(c, "-qmp", "unix:" + opt(files.qmpSocket().toString()) + ",server=on,wait=off");
+        add(c, "-pidfile", files.pidFile().toString());
+        add(c, "-msg", "timestamp=on");
+        switch (spec.boot()) {
+            case VeSpec.Boot.Kernel k -> {
+                add(c, "-kernel", k.kernel().toString());
+                k.initrd().ifPresent(i -> add(c, "-initrd", i.toString()));
+                add(c, "-append", k.cmdline());
+            }
+            case VeSpec.Boot.Disk d -> add(c, "-drive", "file=" + opt(d.image().toString()) + ",format="
+                    + d.format().qemuName() + ",if=virtio,cache=none");
+        }
+        for (int i = 0; i < spec.nics().size(); i++) {
+            VeSpec.Nic nic = spec.nics().get(i);
+            add(c, "-netdev", "tap,id=net" + i + ",ifname=" + tapName(spec.name(), i) + ",script=no,downscript=no");
+            add(c, "-device", "virtio-net-pci,netdev=net" + i + ",mac=" + nic.mac() + ",romfile=");
+        }
+        return List.copyOf(c);
+    }
+
+    /**
+     * The tap device of NIC {@code index} of VE {@code veName}: {@code NAME-INDEX} when that
+     * fits in 15 characters, else the name's first 8 characters, '_', 4 hex digits of the
+     * name's SHA-256 and {@code -INDEX}. VE names have no '_', so the two forms never meet.
+     */
+    public static String tapName(String veName, int index) {
+        if (index < 0 || index >= VeSpec.MAX_NICS) {
+            throw new IllegalArgumentException("NIC index " + index + " outside 0.." + (VeSpec.MAX_NICS - 1));
+        }
+        String suffix = "-" + index;
+        if (veName.length() + suffix.length() <= MAX_IFNAME_CHARS) {
+            return veName + suffix;
+        }
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(veName.getBytes(StandardCharsets.UTF_8));
+            return veName.substring(0, 8) + "_" + HexFormat.of().formatHex(hash, 0, 2) + suffix;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /** A value inside a QEMU option string: a comma is written as two. */
+    static String opt(String value) {
+        return value.replace(",", ",,");
+    }
+
+    private static void add(List<String> c, String option, String value) {
+        c.add(option);
+        c.add(value);
+    }
+}
