@@ -2,7 +2,6 @@ package baton.cli;
 
 import baton.core.fence.FenceTiming;
 import baton.lab.Cmd;
-import baton.lab.ExecResult;
 import baton.lab.Host;
 import baton.lab.Lab;
 import baton.lab.LabProcess;
@@ -63,38 +62,12 @@ final class FenceBench {
 
     static final Pattern CALL = Pattern.compile("^call run=(\\d+) action=(\\S+) millis=([0-9.]+) result=(.*)$");
 
-    /** The device parameters PowerLab gives ipmi-N (keep in step with PowerLab.start). */
-    static Map<String, String> ipmiParameters(String ip) {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("ip", ip);
-        p.put("ipport", "623");
-        p.put("username", PowerLab.USER);
-        p.put("lanplus", "1");
-        p.put("cipher", "3");
-        p.put("power_wait", "0");
-        p.put("login_timeout", "2");
-        p.put("ipmitool_timeout", "2");
-        return p;
-    }
-
-    /** The device parameters PowerLab gives redfish-N (keep in step with PowerLab.start). */
-    static Map<String, String> redfishParameters(String ip) {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("ip", ip);
-        p.put("ipport", "443");
-        p.put("username", PowerLab.USER);
-        p.put("ssl_insecure", "1");
-        p.put("systems_uri", "/redfish/v1/Systems/1");
-        return p;
-    }
-
     @Command(name = "fence", mixinStandardHelpOptions = true,
             description = {"Fencing: (1) the time of each fence agent action (monitor, off then status confirming off,",
                     "on, reboot) for fence_ipmilan against ipmi_sim and fence_redfish against the lab's Redfish BMC,",
                     "called through Baton's FenceAgent from another lab host; (2) kill -9 (crash) and SIGSTOP (hang) of a",
                     "node daemon to the coordinator's 'fenced' verdict in a PowerLab cluster (IPMI power), split into",
-                    "failure -> down -> fenced; after each run the victim is powered on through its BMC and rejoins.",
-                    "N runs of each."})
+                    "failure -> down -> fenced, a fresh cluster per run. N runs of each."})
     static final class Fence implements Callable<Integer> {
         @Option(names = "--runs", defaultValue = "20", description = "Runs of each measurement (default ${DEFAULT-VALUE}).")
         int runs;
@@ -148,8 +121,8 @@ final class FenceBench {
             System.out.printf("agent calls: from the lab's client host to BMCs on n1, through Baton's FenceAgent (setsid, stdin"
                     + " key=value, password from a 0600 file), deadline %d s each, wall time of FenceAgent.run;%n",
                     AGENT_DEADLINE.toSeconds());
-            System.out.printf("  ipmi: fence_ipmilan %s, password file%n", flat(ipmiParameters("IP")));
-            System.out.printf("  redfish: fence_redfish %s, password file%n", flat(redfishParameters("IP")));
+            System.out.printf("  ipmi: fence_ipmilan %s, password file%n", flat(PowerLab.ipmiParameters("IP")));
+            System.out.printf("  redfish: fence_redfish %s, password file%n", flat(PowerLab.redfishParameters("IP")));
             System.out.printf("  per run: %s (status must say off); one untimed monitor per device first;"
                     + " the machine behind each BMC is `sleep`%n", String.join(", ", SEQUENCE.stream().map(AgentAction::wireName).toList()));
             Table t = new Table("DEVICE", "ACTION", "RUNS", "P50 MS", "P99 MS", "MAX MS");
@@ -162,13 +135,13 @@ final class FenceBench {
             System.out.println();
             System.out.printf("failure -> fenced: %d nodes in network namespaces, each daemon the machine of its own ipmi_sim"
                     + " (level 1: ipmi-N, fence_ipmilan, same parameters), quorum disk file in /var/tmp, default timeouts and"
-                    + " fencing settings (agent deadline %d s, monitor every 30 s);%n", nodes, AGENT_DEADLINE.toSeconds());
-            System.out.printf("  a non-coordinator daemon (alternating) is killed (kill -9: in the lab its BMC then reports power off,"
-                    + " so off only reads it) or stopped (SIGSTOP, a hang: power stays on, off cuts it);%n");
+                    + " fencing settings (agent deadline %d s, monitor every %d s);%n", nodes, AGENT_DEADLINE.toSeconds(),
+                    baton.runtime.config.FencingConfig.DEFAULTS.monitorIntervalMillis() / 1000);
+            System.out.printf("  a fresh cluster per run (all up, the victim's switch answered, 2 s settle); a non-coordinator daemon"
+                    + " (alternating) is killed (kill -9: in the lab its BMC then reports power off, so off only reads it)"
+                    + " or stopped (SIGSTOP, a hang: power stays on, off cuts it);%n");
             System.out.printf("  the failure's time from this JVM's wall clock, every other time from the daemons' own log timestamps"
                     + " (same host clock);%n");
-            System.out.printf("  after each run: BMC power on (ipmitool chassis power on from the client host), wait until"
-                    + " every other node has the victim up again; one cluster for all runs%n");
             failures.forEach((kind, steps) -> {
                 System.out.println(kind.label + " (" + kind.signal + "):");
                 Table ct = new Table("STEP", "RUNS", "P50 MS", "P99 MS", "MAX MS");
@@ -197,9 +170,9 @@ final class FenceBench {
                     PowerLab.DUMMY_MACHINE, Files.createDirectories(dir.resolve("ipmi")));
                     RedfishBmc redfish = RedfishBmc.start(bmcHost, bmcHost.address(), 443, PowerLab.USER, PowerLab.PASSWORD,
                             PowerLab.DUMMY_MACHINE, Files.createDirectories(dir.resolve("redfish")))) {
-                out.put("ipmi (fence_ipmilan -> ipmi_sim)", device(caller, dir, "ipmi", "fence_ipmilan", ipmiParameters(ip), password, runs));
+                out.put("ipmi (fence_ipmilan -> ipmi_sim)", device(caller, dir, "ipmi", "fence_ipmilan", PowerLab.ipmiParameters(ip), password, runs));
                 out.put("redfish (fence_redfish -> lab Redfish BMC)", device(caller, dir, "redfish", "fence_redfish",
-                        redfishParameters(ip), password, runs));
+                        PowerLab.redfishParameters(ip), password, runs));
                 if (ipmi.powerStatus() != PowerStatus.ON || redfish.powerStatus() != PowerStatus.ON) {
                     throw new IllegalStateException("a BMC is not on after the last reboot: ipmi " + ipmi.powerStatus() + ", redfish "
                             + redfish.powerStatus());
@@ -317,12 +290,35 @@ final class FenceBench {
     record Line(Instant ts, int start, int end, String text) {}
 
     /**
-     * {@code runs} failures of a non-coordinator node (alternating between them) in a running
-     * PowerLab cluster, for each kind in {@code kinds}; after each the victim is powered on
-     * through its BMC and the next run waits until every other node has it up again.
+     * {@code runs} failures of a non-coordinator node for each kind in {@code kinds}, each in a
+     * fresh cluster: the daemon's fencing core does not fence a node again once it was fenced and
+     * came back within the same coordinator term (Fencing.onDown takes the down of the incarnation
+     * that VerdictBack recorded for "the same verdict again"), so one cluster measures one failure.
+     * Run folders go under {@code dir}.
      */
     static Map<Failure, Steps> failuresToFenced(Path dir, int runs, int nodes, List<Failure> kinds) throws Exception {
         Map<Failure, Steps> result = new LinkedHashMap<>();
+        for (Failure kind : kinds) {
+            String[] steps = {kind.signal + " -> down (coordinator's verdict)", "down -> fenced", "  off (agent call)",
+                    "  status (agent call, says off)", "  status done -> fenced (recorded on disk)", kind.signal + " -> fenced"};
+            double[][] ms = new double[steps.length][runs];
+            for (int run = 0; run < runs; run++) {
+                double[] row = failOnce(dir.resolve(kind.label + "-" + (run + 1)), nodes, kind, run);
+                for (int i = 0; i < steps.length; i++) {
+                    ms[i][run] = row[i];
+                }
+            }
+            Map<String, double[]> rows = new LinkedHashMap<>();
+            for (int i = 0; i < steps.length; i++) {
+                rows.put(steps[i], ms[i]);
+            }
+            result.put(kind, new Steps(rows));
+        }
+        return result;
+    }
+
+    /** One cluster, one failure of a non-coordinator node (which one alternates with {@code run}); the steps in millis. */
+    private static double[] failOnce(Path dir, int nodes, Failure kind, int run) throws Exception {
         LabCluster c = new LabCluster(dir, "bench", nodes, true);
         try (c; PowerLab p = new PowerLab(c)) {
             p.start(dir.resolve("quorum.img").toString(), null);
@@ -336,39 +332,30 @@ final class FenceBench {
                     victims.add(i);
                 }
             }
-            for (Failure kind : kinds) {
-                result.put(kind, runs(c, p, coordinator, victims, runs, kind));
-            }
-        }
-        return result;
-    }
-
-    private static Steps runs(LabCluster c, PowerLab p, int coordinator, List<Integer> victims, int runs, Failure kind) throws Exception {
-        String[] steps = {kind.signal + " -> down (coordinator's verdict)", "down -> fenced", "  off (agent call)",
-                "  status (agent call, says off)", "  status done -> fenced (recorded on disk)", kind.signal + " -> fenced",
-                "power on -> up again on every node"};
-        double[][] ms = new double[steps.length][runs];
-        Supplier<String> log = () -> p.log(coordinator);
-        for (int run = 0; run < runs; run++) {
             int v = victims.get(run % victims.size());
+            Supplier<String> log = () -> p.log(coordinator);
+            // Steady state: every node has every other up, and the coordinator's watch has seen the victim's switch answer.
+            for (int i = 1; i <= nodes; i++) {
+                for (int peer = 1; peer <= nodes; peer++) {
+                    if (peer != i) {
+                        int id = i;
+                        awaitNth(() -> p.log(id), Pattern.compile("peer=node-" + peer + " peer-id=" + peer + " from=[a-z-]+ to=up "), 0);
+                    }
+                }
+            }
+            awaitNth(log, Pattern.compile("event=fence-device-changed device=ipmi-" + v + " from=unknown to=ok"), 0);
+            Thread.sleep(2_000 + (long) (Math.random() * 200)); // settle (JIT, first GCs), then fail at a random phase of the intervals
+
             String peer = "peer=node-" + v + " peer-id=" + v + " ";
-            Pattern down = Pattern.compile(peer + "from=[a-z-]+ to=down ");
-            Pattern started = Pattern.compile("event=fence-started node-id=" + v + " ");
-            Pattern fenced = Pattern.compile(peer + "from=down to=fenced");
-            String before = log.get();
-            int downBefore = count(before, down);
-            int startedBefore = count(before, started);
-            int fencedBefore = count(before, fenced);
-            Thread.sleep(500 + (long) (Math.random() * 200)); // fail at a random phase of the intervals
             long pid = p.daemonPid(v).orElseThrow(() -> new IllegalStateException("node-" + v + " is not running"));
             Instant failed = Instant.now();
             switch (kind) {
                 case KILL -> ProcessHandle.of(pid).orElseThrow().destroyForcibly();
                 case STOP -> Cmd.check(Duration.ofSeconds(5), "kill", "-STOP", Long.toString(pid)); // a few ms after `failed`
             }
-            Line d = awaitNth(log, down, downBefore);
-            Line s = awaitNth(log, started, startedBefore);
-            Line f = awaitNth(log, fenced, fencedBefore);
+            Line d = awaitNth(log, Pattern.compile(peer + "from=[a-z-]+ to=down "), 0);
+            Line s = awaitNth(log, Pattern.compile("event=fence-started node-id=" + v + " "), 0);
+            Line f = awaitNth(log, Pattern.compile(peer + "from=down to=fenced"), 0);
             // The daemon logs the down verdict just after the fence it starts (same step): look from fence-started.
             String fencing = log.get().substring(s.start(), f.end());
             Instant offStart = firstTs(fencing, "event=fence-agent device=ipmi-" + v + " action=off ");
@@ -379,48 +366,17 @@ final class FenceBench {
             if (power != PowerStatus.OFF) {
                 throw new IllegalStateException("node-" + v + " is fenced but its BMC says " + power);
             }
-            if (ProcessHandle.of(pid).isPresent()) {
-                throw new IllegalStateException("node-" + v + " is fenced but its daemon (pid " + pid + ") still exists");
+            // Power off sends the SIGKILL; the process may take a moment to be torn down and reaped.
+            if (!baton.lab.Poll.until(Duration.ofSeconds(10), () -> ProcessHandle.of(pid).isEmpty())) {
+                throw new IllegalStateException("node-" + v + " is fenced but its daemon (pid " + pid + ") still exists 10 s later");
             }
             double[] row = {millis(failed, d.ts()), millis(d.ts(), f.ts()), millis(offStart, offDone), millis(statusStart, statusDone),
-                    millis(statusDone, f.ts()), millis(failed, f.ts()), 0};
-
-            // Power it on through its BMC, from the client host, and wait until every other node has it up again.
-            Pattern up = Pattern.compile(peer + "from=[a-z-]+ to=up ");
-            Map<Integer, Integer> upBefore = new LinkedHashMap<>();
-            for (int i = 1; i <= c.size(); i++) {
-                if (i != v) {
-                    upBefore.put(i, count(p.log(i), up));
-                }
-            }
-            IpmiBmc bmc = p.ipmiBmc(v);
-            Instant powerOn = Instant.now();
-            ExecResult on = c.lab().client().run(Duration.ofSeconds(20), "ipmitool", "-I", "lanplus", "-H",
-                    bmc.address().getHostAddress(), "-p", Integer.toString(bmc.port()), "-U", bmc.user(),
-                    "-f", bmc.workDir().resolve("password").toString(), "-C", Integer.toString(IpmiBmc.CIPHER_SUITE),
-                    "-N", "1", "-R", "3", "chassis", "power", "on");
-            if (!on.ok()) {
-                throw new IllegalStateException("power on of node-" + v + " failed: " + on.describe());
-            }
-            Instant lastUp = powerOn;
-            for (Map.Entry<Integer, Integer> e : upBefore.entrySet()) {
-                int id = e.getKey();
-                Line u = awaitNth(() -> p.log(id), up, e.getValue());
-                lastUp = u.ts().isAfter(lastUp) ? u.ts() : lastUp;
-            }
-            row[6] = millis(powerOn, lastUp);
-            for (int i = 0; i < steps.length; i++) {
-                ms[i][run] = row[i];
-            }
-            System.out.printf(Locale.ROOT, "%s run %2d: node-%d %s->down %.0f ms, down->fenced %.0f ms (off %.0f, status %.0f),"
-                    + " %s->fenced %.0f ms; up again %.0f ms after power on%n", kind.label, run + 1, v, kind.signal, row[0], row[1],
-                    row[2], row[3], kind.signal, row[5], row[6]);
+                    millis(statusDone, f.ts()), millis(failed, f.ts())};
+            System.out.printf(Locale.ROOT, "%s run %2d: node-%d (coordinator node-%d) %s->down %.0f ms, down->fenced %.0f ms"
+                    + " (off %.0f, status %.0f), %s->fenced %.0f ms%n", kind.label, run + 1, v, coordinator, kind.signal, row[0], row[1],
+                    row[2], row[3], kind.signal, row[5]);
+            return row;
         }
-        Map<String, double[]> rows = new LinkedHashMap<>();
-        for (int i = 0; i < steps.length; i++) {
-            rows.put(steps[i], ms[i]);
-        }
-        return new Steps(rows);
     }
 
     static int count(String log, Pattern p) {

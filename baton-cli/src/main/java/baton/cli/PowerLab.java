@@ -115,17 +115,10 @@ public final class PowerLab implements AutoCloseable {
         for (int i = 1; i <= cluster.size(); i++) {
             String ip = cluster.host(i).address().getHostAddress();
             if (powerOf(i) != Power.NONE) {
-                y.append("  ipmi-").append(i).append(":\n    agent: fence_ipmilan\n    parameters:\n")
-                        .append("      ip: ").append(ip).append("\n      ipport: \"623\"\n      username: ").append(USER)
-                        .append("\n      lanplus: \"1\"\n      cipher: \"3\"\n      power_wait: \"0\"\n")
-                        .append("      login_timeout: \"2\"\n      ipmitool_timeout: \"2\"\n")
-                        .append("    secretFiles:\n      password: ").append(wrongIpmiPassword.contains(i) ? wrong : good).append('\n');
+                device(y, "ipmi-" + i, "fence_ipmilan", ipmiParameters(ip), wrongIpmiPassword.contains(i) ? wrong : good);
             }
             if (hasRedfish(i)) {
-                y.append("  redfish-").append(i).append(":\n    agent: fence_redfish\n    parameters:\n")
-                        .append("      ip: ").append(ip).append("\n      ipport: \"443\"\n      username: ").append(USER)
-                        .append("\n      ssl_insecure: \"1\"\n      systems_uri: /redfish/v1/Systems/1\n")
-                        .append("    secretFiles:\n      password: ").append(good).append('\n');
+                device(y, "redfish-" + i, "fence_redfish", redfishParameters(ip), good);
             }
         }
         if (!fencing.isEmpty()) {
@@ -169,6 +162,37 @@ public final class PowerLab implements AutoCloseable {
                 throw new IllegalStateException("node-" + i + " did not join; its log:\n" + log(i));
             }
         }
+    }
+
+    /** The parameters of ipmi-N, the IPMI BMC at {@code ip} (the password comes from a file). */
+    public static Map<String, String> ipmiParameters(String ip) {
+        Map<String, String> p = new java.util.LinkedHashMap<>();
+        p.put("ip", ip);
+        p.put("ipport", "623");
+        p.put("username", USER);
+        p.put("lanplus", "1");
+        p.put("cipher", Integer.toString(IpmiBmc.CIPHER_SUITE));
+        p.put("power_wait", "0");
+        p.put("login_timeout", "2");
+        p.put("ipmitool_timeout", "2");
+        return p;
+    }
+
+    /** The parameters of redfish-N, the Redfish BMC at {@code ip} (the password comes from a file). */
+    public static Map<String, String> redfishParameters(String ip) {
+        Map<String, String> p = new java.util.LinkedHashMap<>();
+        p.put("ip", ip);
+        p.put("ipport", "443");
+        p.put("username", USER);
+        p.put("ssl_insecure", "1");
+        p.put("systems_uri", "/redfish/v1/Systems/1");
+        return p;
+    }
+
+    private static void device(StringBuilder y, String name, String agent, Map<String, String> parameters, Path password) {
+        y.append("  ").append(name).append(":\n    agent: ").append(agent).append("\n    parameters:\n");
+        parameters.forEach((k, v) -> y.append("      ").append(k).append(": \"").append(v).append("\"\n"));
+        y.append("    secretFiles:\n      password: ").append(password).append('\n');
     }
 
     private static Path secret(Path file, String value) throws IOException {

@@ -263,7 +263,12 @@ class FencingIT {
             assertThat(p.log(coordinator)).contains("how=\"level 1: redfish-" + victim + " rebooted (off confirmed by the agent)\"");
             // The reboot powered it on again: a new daemon, a new incarnation, up again.
             assertThat(p.await(coordinator, peer(victim) + " from=[a-z-]+ to=up", FENCE_WAIT)).as(p.log(coordinator)).isTrue();
-            assertThat(p.daemonPid(victim).orElseThrow()).isNotEqualTo(pid);
+            long again = p.daemonPid(victim).orElseThrow();
+            assertThat(again).isNotEqualTo(pid);
+            // The new incarnation fails too: it is fenced again (the same coordinator, a second time).
+            ProcessHandle.of(again).orElseThrow().destroyForcibly();
+            assertThat(p.await(coordinator, "(?s)" + peer(victim) + " from=[a-z-]+ to=up.*" + peer(victim) + " from=down to=fenced", FENCE_WAIT))
+                    .as(p.log(coordinator)).isTrue();
         });
     }
 

@@ -197,7 +197,8 @@ public final class Fencing {
             throw new IllegalArgumentException("incarnation " + v.incarnation());
         }
         Node n = node(v.nodeId());
-        if (v.incarnation() <= n.incarnation) {
+        boolean sameAgain = v.incarnation() == n.incarnation && (n.down || n.phase == Phase.FENCED);
+        if (v.incarnation() < n.incarnation || sameAgain) {
             return; // the same verdict again, or news about an older incarnation
         }
         if (n.down) {

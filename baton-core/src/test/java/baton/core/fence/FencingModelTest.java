@@ -201,7 +201,10 @@ class FencingModelTest {
         long previousGeneration = m.generation;
         switch (in) {
             case VerdictDown v -> {
-                if (v.incarnation() > m.incarnation[v.nodeId()]) {
+                int id = v.nodeId();
+                // A newer incarnation, or the one that came back (not down, not fenced) failing in turn.
+                boolean again = v.incarnation() == m.incarnation[id] && !m.down[id] && m.fencedIncarnation[id] != v.incarnation();
+                if (v.incarnation() > m.incarnation[id] || again) {
                     m.incarnation[v.nodeId()] = v.incarnation();
                     m.down[v.nodeId()] = true;
                     m.newEpoch(v.nodeId());

@@ -188,4 +188,18 @@ class FencingOptionsTest {
         step(f, new VerdictBack(now, 2, 12));
         assertThat(of(step(f, new VerdictDown(now, 2, 13, "slot stale")), RunAgent.class)).hasSize(1);
     }
+
+    @Test
+    void aNodeThatCameBackAndFailsAgainIsFencedAgain() {
+        var f = new Fencing(new FenceTopology(LEVELS), T);
+        step(f, new CoordinatorChanged(now, true, 4));
+        var first = of(step(f, new VerdictDown(now, 2, 11, "crash")), RunAgent.class).getFirst();
+        var st = of(done(f, first.requestId(), 2, "ipmi-2", FenceAction.OFF, AgentOutcome.SUCCESS), RunAgent.class).getFirst();
+        assertThat(of(done(f, st.requestId(), 2, "ipmi-2", FenceAction.STATUS, AgentOutcome.STATUS_OFF), Fenced.class)).hasSize(1);
+        // Powered on again: membership hears incarnation 12 come back, then it fails too.
+        step(f, new VerdictBack(now, 2, 12));
+        assertThat(of(step(f, new VerdictDown(now, 2, 12, "hang")), RunAgent.class)).as("the new incarnation is fenced too")
+                .singleElement().extracting(RunAgent::device).isEqualTo("ipmi-2");
+        assertThat(of(step(f, new VerdictDown(now, 2, 12, "hang")), RunAgent.class)).as("the same verdict again").isEmpty();
+    }
 }

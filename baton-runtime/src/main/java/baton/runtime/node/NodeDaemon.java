@@ -516,6 +516,12 @@ public final class NodeDaemon {
             switch (e) {
                 case MembershipEvent.VerdictChanged c -> {
                     long now = in.nowNanos();
+                    // The verdict first, then what fencing makes of it: the log reads in cause order.
+                    String name = config.node(c.peer()).map(NodeConfig::name).orElse("?");
+                    String fields = c.fields().replace("node-id=" + c.peer(), "peer=" + name + " peer-id=" + c.peer());
+                    boolean alarm = c.to().alarm();
+                    log.line(alarm ? KvLog.Level.WARN : KvLog.Level.INFO,
+                            fields + (alarm ? " alarm=" + c.to().label() : ""));
                     boolean wasDown = c.from() == Verdict.DOWN || c.from() == Verdict.FENCED;
                     boolean isDown = c.to() == Verdict.DOWN || c.to() == Verdict.FENCED;
                     if (c.to() == Verdict.DOWN && !wasDown) {
@@ -523,11 +529,6 @@ public final class NodeDaemon {
                     } else if (wasDown && !isDown) {
                         fencingStep(new FenceInput.VerdictBack(now, c.peer(), membership.newestIncarnation(c.peer())));
                     }
-                    String name = config.node(c.peer()).map(NodeConfig::name).orElse("?");
-                    String fields = c.fields().replace("node-id=" + c.peer(), "peer=" + name + " peer-id=" + c.peer());
-                    boolean alarm = c.to().alarm();
-                    log.line(alarm ? KvLog.Level.WARN : KvLog.Level.INFO,
-                            fields + (alarm ? " alarm=" + c.to().label() : ""));
                 }
                 case MembershipEvent.SelfPaused p -> rejoin(p.fields());
                 case MembershipEvent.DeclaredDown d -> rejoin(d.fields());
