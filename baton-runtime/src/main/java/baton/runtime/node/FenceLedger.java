@@ -113,7 +113,8 @@ final class FenceLedger implements AutoCloseable {
             pillIncarnation[victimId] = incarnation;
         }
         boolean withPill = incarnation != 0 && pillIncarnation[victimId] == incarnation;
-        FenceRequest req = answering.get(victimId);
+        // Records carry the request they answer until its answer is final.
+        FenceRequest req = state == FenceRecord.State.FENCING ? answering.get(victimId) : answering.remove(victimId);
         worker.execute(() -> {
             List<String> errors;
             if (generation != gen) {

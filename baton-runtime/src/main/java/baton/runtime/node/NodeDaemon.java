@@ -308,7 +308,7 @@ public final class NodeDaemon {
                 }
                 // The lease decides who may fence; a belief that ran out stops fencing at once.
                 if (fencing.isCoordinator() && !lease.isCoordinator(t.nowNanos())) {
-                    ledger.ceased();
+                    ceaseLedger();
                     fencingStep(new FenceInput.CoordinatorChanged(t.nowNanos(), false, lease.generation()));
                 }
                 fencingStep(new FenceInput.Tick(t.nowNanos()));
@@ -479,6 +479,12 @@ public final class NodeDaemon {
         }
     }
 
+    /** No longer coordinator: nothing more goes to the ledger; a fence not yet recorded is the next coordinator's. */
+    private void ceaseLedger() {
+        ledger.ceased();
+        unrecordedFences.clear();
+    }
+
     /** Writes the fence record of a Fenced verdict, then lets membership believe it. */
     private void recordFence(FenceEffect.Fenced f) {
         recordingFence = true;
@@ -570,7 +576,7 @@ public final class NodeDaemon {
                 }
                 case LeaseEffect.CeasedCoordinator c -> {
                     log.warn("event=coordinator role=follower generation=" + c.generation() + " reason=" + KvLog.q(c.reason()));
-                    ledger.ceased();
+                    ceaseLedger();
                     fencingStep(new FenceInput.CoordinatorChanged(System.nanoTime(), false, c.generation()));
                 }
             }
