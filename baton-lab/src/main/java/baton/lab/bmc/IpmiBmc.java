@@ -108,8 +108,8 @@ public final class IpmiBmc implements AutoCloseable {
         if (port < 1 || port > 65534) {
             throw new IllegalArgumentException("port " + port + " out of 1..65534 (port + 1 is the serial channel)");
         }
-        checkToken("user", user, MAX_USER_BYTES);
-        checkToken("password", password, MAX_PASSWORD_BYTES);
+        BmcFiles.checkToken("user", user, MAX_USER_BYTES);
+        BmcFiles.checkToken("password", password, MAX_PASSWORD_BYTES);
         if (machineCommand.isEmpty()) {
             throw new IllegalArgumentException("empty machine command");
         }
@@ -121,10 +121,10 @@ public final class IpmiBmc implements AutoCloseable {
         try {
             Files.createDirectories(dir.resolve("state"));
             Files.deleteIfExists(dir.resolve("machine.pid"));
-            writeFile(dir.resolve("machine.sh"), machineScript(dir, machineCommand), "rwx------");
-            writeFile(dir.resolve("lan.conf"), lanConf(dir, listen, port, user, password), "rw-------");
-            writeFile(dir.resolve("bmc.emu"), EMU, "rw-------");
-            writeFile(dir.resolve("password"), password, "rw-------");
+            BmcFiles.write(dir.resolve("machine.sh"), machineScript(dir, machineCommand), "rwx------");
+            BmcFiles.write(dir.resolve("lan.conf"), lanConf(dir, listen, port, user, password), "rw-------");
+            BmcFiles.write(dir.resolve("bmc.emu"), EMU, "rw-------");
+            BmcFiles.write(dir.resolve("password"), password, "rw-------");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the BMC's files to " + dir, e);
         }
@@ -277,13 +277,6 @@ public final class IpmiBmc implements AutoCloseable {
         return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive);
     }
 
-    /** Users and passwords go unquoted-safe into lan.conf and into fence agents' key=value stdin. */
-    private static void checkToken(String what, String value, int maxBytes) {
-        if (value.isEmpty() || value.length() > maxBytes || !value.matches("[\\x21-\\x7e]+") || value.matches(".*[\"'\\\\#].*")) {
-            throw new IllegalArgumentException(what + " must be 1.." + maxBytes + " printable ASCII characters without blanks, quotes, backslashes or #");
-        }
-    }
-
     /** ipmi_sim runs startcmd through the shell; the script execs the command so the machine's pid is the one it records. */
     private static String machineScript(Path dir, List<String> command) {
         StringBuilder cmd = new StringBuilder();
@@ -337,12 +330,6 @@ public final class IpmiBmc implements AutoCloseable {
             sel_enable 0x20 1000 0x0a
             mc_enable 0x20
             """;
-
-    private static void writeFile(Path file, String text, String permissions) throws IOException {
-        Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions)));
-        Files.writeString(file, text, StandardCharsets.UTF_8);
-    }
 
     @Override
     public String toString() {

@@ -62,7 +62,7 @@ public final class RedfishBmc implements AutoCloseable {
     /** How long killed processes may take to disappear: longer means one is stuck in the kernel. */
     static final Duration KILL_TIMEOUT = MachinePower.KILL_TIMEOUT;
 
-    /** Users and passwords go into curl's config and into fence agents' key=value stdin: see {@link #checkToken}. */
+    /** Users and passwords go into curl's config and into fence agents' key=value stdin: see {@link BmcFiles#checkToken}. */
     static final int MAX_TOKEN_BYTES = 64;
 
     /** The server's JVM: a handful of requests and one child process need little heap, and start speed matters more than peak speed. */
@@ -104,8 +104,8 @@ public final class RedfishBmc implements AutoCloseable {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " out of 1..65535");
         }
-        checkToken("user", user);
-        checkToken("password", password);
+        BmcFiles.checkToken("user", user, MAX_TOKEN_BYTES);
+        BmcFiles.checkToken("password", password, MAX_TOKEN_BYTES);
         if (user.contains(":")) {
             throw new IllegalArgumentException("user must not contain ':', which ends the user name in HTTP Basic authentication");
         }
@@ -118,9 +118,9 @@ public final class RedfishBmc implements AutoCloseable {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
             Files.deleteIfExists(dir.resolve(MachinePower.PID_FILE));
             MachinePower.writeScript(dir, machineCommand);
-            writeSecret(dir.resolve(RedfishServer.PASSWORD_FILE), password);
+            BmcFiles.write(dir.resolve(RedfishServer.PASSWORD_FILE), password, "rw-------");
             // curl's config syntax: a quoted value; checkToken keeps quotes and backslashes out.
-            writeSecret(dir.resolve("curl.conf"), "user = \"" + user + ":" + password + "\"\n");
+            BmcFiles.write(dir.resolve("curl.conf"), "user = \"" + user + ":" + password + "\"\n", "rw-------");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the BMC's files to " + dir, e);
         }
@@ -299,23 +299,6 @@ public final class RedfishBmc implements AutoCloseable {
         } catch (URISyntaxException | IllegalArgumentException e) {
             return System.getProperty("java.class.path");
         }
-    }
-
-    /**
-     * Users and passwords go quoted into curl's config and as key=value lines to fence agents,
-     * which strip blanks and quotes: printable ASCII without blanks, quotes, backslashes or #.
-     */
-    private static void checkToken(String what, String value) {
-        if (value.isEmpty() || value.length() > MAX_TOKEN_BYTES || !value.matches("[\\x21-\\x7e]+") || value.matches(".*[\"'\\\\#].*")) {
-            throw new IllegalArgumentException(what + " must be 1.." + MAX_TOKEN_BYTES
-                    + " printable ASCII characters without blanks, quotes, backslashes or #");
-        }
-    }
-
-    private static void writeSecret(Path file, String text) throws IOException {
-        Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, text, StandardCharsets.UTF_8);
     }
 
     @Override
