@@ -1,7 +1,6 @@
 package baton.core.disk;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.UUID;
 
 /**
@@ -33,7 +32,7 @@ public final class SlotCodec {
     static final byte[] MAGIC = {'B', 'S', 'L', 'T'};
     static final int VERSION = 1;
     static final int MAC_OFFSET = 64;
-    static final int CRC_OFFSET = 96;
+    static final int CRC_OFFSET = MAC_OFFSET + ClusterKey.MAC_BYTES;
     static final int USED_BYTES = 100;
 
     private final UUID clusterId;
@@ -45,20 +44,13 @@ public final class SlotCodec {
     }
 
     public byte[] encode(Slot s) {
-        ByteBuffer b = ByteBuffer.allocate(DiskLayout.BLOCK_SIZE_BYTES);
-        b.put(MAGIC);
-        b.putShort((short) VERSION);
-        b.putShort((short) s.nodeId());
-        b.putLong(clusterId.getMostSignificantBits());
-        b.putLong(clusterId.getLeastSignificantBits());
+        ByteBuffer b = SealedBlock.start(MAGIC, VERSION, s.nodeId(), clusterId);
         b.putLong(s.incarnation());
         b.putLong(s.counter());
         b.putLong(s.wallEpochMillis());
         b.put((byte) s.state().code);
         b.put((byte) s.flags());
-        byte[] out = b.array();
-        System.arraycopy(key.mac(out, 0, MAC_OFFSET), 0, out, MAC_OFFSET, ClusterKey.MAC_BYTES);
-        ByteBuffer.wrap(out).putInt(CRC_OFFSET, BlockBytes.crc32c(out, 0, CRC_OFFSET));
+        byte[] out = SealedBlock.seal(b, key, MAC_OFFSET);
         // Paired assertion: the block we hand to the disk must read back as this slot.
         if (!(decode(out, 0, s.nodeId()) instanceof SlotRead.Valid v) || !v.slot().equals(s)) {
             throw new IllegalStateException("slot does not survive its own codec: " + s);
@@ -68,39 +60,17 @@ public final class SlotCodec {
 
     /** Decodes the slot block at {@code data[offset, offset+4096)}, expected to belong to {@code nodeId}. */
     public SlotRead decode(byte[] data, int offset, int nodeId) {
-        if (BlockBytes.allZero(data, offset, USED_BYTES)) {
-            return new SlotRead.Empty();
-        }
-        ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
-        int stored = b.getInt(CRC_OFFSET);
-        int computed = BlockBytes.crc32c(data, offset, CRC_OFFSET);
-        if (stored != computed) {
-            return new SlotRead.Invalid(SlotRead.Problem.CHECKSUM,
-                    String.format("checksum mismatch (stored %08x, computed %08x): damaged or torn write", stored, computed));
-        }
-        if (!Arrays.equals(data, offset, offset + 4, MAGIC, 0, 4)) {
-            return new SlotRead.Invalid(SlotRead.Problem.FORMAT, "no slot magic");
-        }
-        int version = b.getShort(4) & 0xffff;
-        if (version != VERSION) {
-            return new SlotRead.Invalid(SlotRead.Problem.FORMAT, "unknown slot format version " + version);
-        }
-        byte[] mac = Arrays.copyOfRange(data, offset + MAC_OFFSET, offset + MAC_OFFSET + ClusterKey.MAC_BYTES);
-        if (!key.verify(data, offset, MAC_OFFSET, mac)) {
-            return new SlotRead.Invalid(SlotRead.Problem.MAC, "MAC mismatch: written with another cluster key, or forged");
-        }
-        int slotNode = b.getShort(6) & 0xffff;
-        UUID slotCluster = new UUID(b.getLong(8), b.getLong(16));
-        if (!slotCluster.equals(clusterId)) {
-            return new SlotRead.Invalid(SlotRead.Problem.MISPLACED, "slot of cluster " + slotCluster);
-        }
-        if (slotNode != nodeId) {
-            return new SlotRead.Invalid(SlotRead.Problem.MISPLACED, "slot of node " + slotNode + " in the place of node " + nodeId);
-        }
-        SlotState state = SlotState.ofCode(b.get(48) & 0xff);
-        if (state == null) {
-            return new SlotRead.Invalid(SlotRead.Problem.FORMAT, "unknown state " + (b.get(48) & 0xff));
-        }
-        return new SlotRead.Valid(new Slot(slotNode, b.getLong(24), b.getLong(32), b.getLong(40), state, b.get(49) & 0xff));
+        return switch (SealedBlock.open(data, offset, key, clusterId, MAGIC, VERSION, nodeId, MAC_OFFSET, "slot")) {
+            case SealedBlock.Opened.Empty e -> new SlotRead.Empty();
+            case SealedBlock.Opened.Bad bad -> new SlotRead.Invalid(bad.problem(), bad.detail());
+            case SealedBlock.Opened.Ok ok -> {
+                ByteBuffer b = ok.fields();
+                SlotState state = SlotState.ofCode(b.get(48) & 0xff);
+                yield state == null
+                        ? new SlotRead.Invalid(SlotRead.Problem.FORMAT, "unknown state " + (b.get(48) & 0xff))
+                        : new SlotRead.Valid(new Slot(b.getShort(6) & 0xffff, b.getLong(24), b.getLong(32), b.getLong(40), state,
+                                b.get(49) & 0xff));
+            }
+        };
     }
 }

@@ -1,11 +1,11 @@
 package baton.core.lease;
 
 import baton.core.disk.BlockBytes;
+import baton.core.disk.SealedBlock;
 import baton.core.disk.ClusterKey;
 import baton.core.disk.DiskLayout;
 import baton.core.disk.SlotRead;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.UUID;
 
 /**
@@ -84,12 +84,7 @@ public final class LeaseCodec {
             throw new IllegalArgumentException("refusing to write a malformed lease block (" + problem + ", seq "
                     + b.seq() + "): " + b);
         }
-        ByteBuffer buf = ByteBuffer.allocate(DiskLayout.BLOCK_SIZE_BYTES);
-        buf.put(BLOCK_MAGIC);
-        buf.putShort((short) LeaseLayout.FORMAT_VERSION);
-        buf.putShort((short) b.nodeId());
-        buf.putLong(clusterId.getMostSignificantBits());
-        buf.putLong(clusterId.getLeastSignificantBits());
+        ByteBuffer buf = SealedBlock.start(BLOCK_MAGIC, LeaseLayout.FORMAT_VERSION, b.nodeId(), clusterId);
         buf.putLong(b.incarnation());
         buf.putLong(b.seq());
         buf.putLong(b.generation());
@@ -104,9 +99,7 @@ public final class LeaseCodec {
         buf.putLong(b.target().incarnation());
         buf.putLong(b.targetSeq());
         buf.putLong(b.wallEpochMillis());
-        byte[] out = buf.array();
-        System.arraycopy(key.mac(out, 0, BLOCK_MAC_OFFSET), 0, out, BLOCK_MAC_OFFSET, ClusterKey.MAC_BYTES);
-        ByteBuffer.wrap(out).putInt(BLOCK_CRC_OFFSET, BlockBytes.crc32c(out, 0, BLOCK_CRC_OFFSET));
+        byte[] out = SealedBlock.seal(buf, key, BLOCK_MAC_OFFSET);
         if (!(decodeBlock(out, 0, b.nodeId()) instanceof BlockRead.Valid v) || !v.block().equals(b)) {
             throw new IllegalStateException("lease block does not survive its own codec: " + b);
         }
@@ -115,35 +108,18 @@ public final class LeaseCodec {
 
     /** Decodes the block at {@code data[offset, offset + 4096)}, expected to be node {@code nodeId}'s. */
     public BlockRead decodeBlock(byte[] data, int offset, int nodeId) {
-        if (BlockBytes.allZero(data, offset, BLOCK_USED_BYTES)) {
-            return new BlockRead.Empty();
-        }
-        ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
-        int stored = b.getInt(BLOCK_CRC_OFFSET);
-        int computed = BlockBytes.crc32c(data, offset, BLOCK_CRC_OFFSET);
-        if (stored != computed) {
-            return new BlockRead.Invalid(SlotRead.Problem.CHECKSUM,
-                    String.format("checksum mismatch (stored %08x, computed %08x): damaged or torn write", stored, computed));
-        }
-        if (!Arrays.equals(data, offset, offset + 4, BLOCK_MAGIC, 0, 4)) {
-            return new BlockRead.Invalid(SlotRead.Problem.FORMAT, "no lease block magic");
-        }
-        int version = b.getShort(4) & 0xffff;
-        if (version != LeaseLayout.FORMAT_VERSION) {
-            return new BlockRead.Invalid(SlotRead.Problem.FORMAT, "unknown lease format version " + version);
-        }
-        byte[] mac = Arrays.copyOfRange(data, offset + BLOCK_MAC_OFFSET, offset + BLOCK_MAC_OFFSET + ClusterKey.MAC_BYTES);
-        if (!key.verify(data, offset, BLOCK_MAC_OFFSET, mac)) {
-            return new BlockRead.Invalid(SlotRead.Problem.MAC, "MAC mismatch: written with another cluster key, or forged");
-        }
-        UUID cluster = new UUID(b.getLong(8), b.getLong(16));
-        if (!cluster.equals(clusterId)) {
-            return new BlockRead.Invalid(SlotRead.Problem.MISPLACED, "lease block of cluster " + cluster);
+        ByteBuffer b;
+        switch (SealedBlock.open(data, offset, key, clusterId, BLOCK_MAGIC, LeaseLayout.FORMAT_VERSION, nodeId, BLOCK_MAC_OFFSET,
+                "lease block")) {
+            case SealedBlock.Opened.Empty e -> {
+                return new BlockRead.Empty();
+            }
+            case SealedBlock.Opened.Bad bad -> {
+                return new BlockRead.Invalid(bad.problem(), bad.detail());
+            }
+            case SealedBlock.Opened.Ok ok -> b = ok.fields();
         }
         int node = b.getShort(6) & 0xffff;
-        if (node != nodeId) {
-            return new BlockRead.Invalid(SlotRead.Problem.MISPLACED, "lease block of node " + node + " in the place of node " + nodeId);
-        }
         if (b.get(75) != 0 || b.getShort(78) != 0 || !BlockBytes.allZero(data, offset + 104, 24)) {
             return new BlockRead.Invalid(SlotRead.Problem.FORMAT, "reserved bytes are not zero");
         }
@@ -169,18 +145,11 @@ public final class LeaseCodec {
     }
 
     public byte[] encodeLeader(LeaderRecord r) {
-        ByteBuffer buf = ByteBuffer.allocate(DiskLayout.BLOCK_SIZE_BYTES);
-        buf.put(LEADER_MAGIC);
-        buf.putShort((short) LeaseLayout.FORMAT_VERSION);
-        buf.putShort((short) r.owner().nodeId());
-        buf.putLong(clusterId.getMostSignificantBits());
-        buf.putLong(clusterId.getLeastSignificantBits());
+        ByteBuffer buf = SealedBlock.start(LEADER_MAGIC, LeaseLayout.FORMAT_VERSION, r.owner().nodeId(), clusterId);
         buf.putLong(r.generation());
         buf.putLong(r.owner().incarnation());
         buf.putLong(r.acquiredEpochMillis());
-        byte[] out = buf.array();
-        System.arraycopy(key.mac(out, 0, LEADER_MAC_OFFSET), 0, out, LEADER_MAC_OFFSET, ClusterKey.MAC_BYTES);
-        ByteBuffer.wrap(out).putInt(LEADER_CRC_OFFSET, BlockBytes.crc32c(out, 0, LEADER_CRC_OFFSET));
+        byte[] out = SealedBlock.seal(buf, key, LEADER_MAC_OFFSET);
         if (!(decodeLeader(out, 0) instanceof LeaderRead.Valid v) || !v.record().equals(r)) {
             throw new IllegalStateException("leader record does not survive its own codec: " + r);
         }
@@ -188,30 +157,17 @@ public final class LeaseCodec {
     }
 
     public LeaderRead decodeLeader(byte[] data, int offset) {
-        if (BlockBytes.allZero(data, offset, LEADER_USED_BYTES)) {
-            return new LeaderRead.Empty();
-        }
-        ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
-        int stored = b.getInt(LEADER_CRC_OFFSET);
-        int computed = BlockBytes.crc32c(data, offset, LEADER_CRC_OFFSET);
-        if (stored != computed) {
-            return new LeaderRead.Invalid(SlotRead.Problem.CHECKSUM,
-                    String.format("checksum mismatch (stored %08x, computed %08x): damaged or torn write", stored, computed));
-        }
-        if (!Arrays.equals(data, offset, offset + 4, LEADER_MAGIC, 0, 4)) {
-            return new LeaderRead.Invalid(SlotRead.Problem.FORMAT, "no leader record magic");
-        }
-        int version = b.getShort(4) & 0xffff;
-        if (version != LeaseLayout.FORMAT_VERSION) {
-            return new LeaderRead.Invalid(SlotRead.Problem.FORMAT, "unknown lease format version " + version);
-        }
-        byte[] mac = Arrays.copyOfRange(data, offset + LEADER_MAC_OFFSET, offset + LEADER_MAC_OFFSET + ClusterKey.MAC_BYTES);
-        if (!key.verify(data, offset, LEADER_MAC_OFFSET, mac)) {
-            return new LeaderRead.Invalid(SlotRead.Problem.MAC, "MAC mismatch: written with another cluster key, or forged");
-        }
-        UUID cluster = new UUID(b.getLong(8), b.getLong(16));
-        if (!cluster.equals(clusterId)) {
-            return new LeaderRead.Invalid(SlotRead.Problem.MISPLACED, "leader record of cluster " + cluster);
+        ByteBuffer b;
+        // The owner's node id takes the envelope's node id place: any node's record may stand here.
+        switch (SealedBlock.open(data, offset, key, clusterId, LEADER_MAGIC, LeaseLayout.FORMAT_VERSION, 0, LEADER_MAC_OFFSET,
+                "leader record")) {
+            case SealedBlock.Opened.Empty e -> {
+                return new LeaderRead.Empty();
+            }
+            case SealedBlock.Opened.Bad bad -> {
+                return new LeaderRead.Invalid(bad.problem(), bad.detail());
+            }
+            case SealedBlock.Opened.Ok ok -> b = ok.fields();
         }
         if (!BlockBytes.allZero(data, offset + 48, 16)) {
             return new LeaderRead.Invalid(SlotRead.Problem.FORMAT, "reserved bytes are not zero");
