@@ -7,7 +7,7 @@ package baton.core.disk;
  * <pre>
  *   block 0          header
  *   block 1 .. 32    one slot per node id 1..32 (slot of node n is block n)
- *   block 33 .. 63   reserved, zero (workload records)
+ *   block 33 .. 63   workload records: eight per block, one per 512-byte sector (workload id 1..248)
  *   block 64 .. 96   coordinator lease (LeaseLayout)
  *   block 97 .. 128  fence record of node n in block 96 + n, written by the coordinator
  *   block 129 .. 160 operator request from node n in block 128 + n, written by baton on node n
@@ -34,6 +34,20 @@ public final class DiskLayout {
     public static final long REGION_SIZE_BYTES = (long) REGION_BLOCKS * BLOCK_SIZE_BYTES;
     /** Header plus all slots: what a reader reads every disk interval, in one I/O. */
     public static final int LIVENESS_AREA_BYTES = (1 + MAX_NODES) * BLOCK_SIZE_BYTES;
+
+    public static final int WORKLOAD_FIRST_BLOCK = 33;
+    public static final int WORKLOAD_BLOCKS = 31;
+    public static final int WORKLOADS_PER_BLOCK = BLOCK_SIZE_BYTES / 512;
+    /** Limit: the workload records fill blocks 33..63. */
+    public static final int MAX_WORKLOADS = WORKLOAD_BLOCKS * WORKLOADS_PER_BLOCK;
+
+    /** Offset of workload {@code id}'s record (one sector) inside a copy's region. */
+    public static long workloadOffsetBytes(int id) {
+        if (id < 1 || id > MAX_WORKLOADS) {
+            throw new IllegalArgumentException("workload id " + id + " outside 1.." + MAX_WORKLOADS);
+        }
+        return (long) WORKLOAD_FIRST_BLOCK * BLOCK_SIZE_BYTES + (long) (id - 1) * 512;
+    }
 
     public static final int FENCE_RECORD_BASE_BLOCK = 96;
     public static final int REQUEST_BASE_BLOCK = 128;

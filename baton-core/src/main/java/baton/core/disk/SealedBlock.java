@@ -34,7 +34,15 @@ public final class SealedBlock {
      * byte 24 for the record's own fields.
      */
     public static ByteBuffer start(byte[] magic, int version, int nodeId, UUID clusterId) {
-        ByteBuffer b = ByteBuffer.allocate(DiskLayout.BLOCK_SIZE_BYTES);
+        return start(magic, version, nodeId, clusterId, DiskLayout.BLOCK_SIZE_BYTES);
+    }
+
+    /** The same for a record of {@code size} bytes: a whole block, or one sector of a block that holds several records. */
+    public static ByteBuffer start(byte[] magic, int version, int nodeId, UUID clusterId, int size) {
+        if (size != DiskLayout.BLOCK_SIZE_BYTES && size != SECTOR_BYTES) {
+            throw new IllegalArgumentException("a sealed record is a block or a sector, not " + size + " bytes");
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
         b.put(magic);
         b.putShort((short) version);
         b.putShort((short) nodeId);
@@ -62,11 +70,17 @@ public final class SealedBlock {
      */
     public static Opened open(byte[] data, int offset, ClusterKey key, UUID clusterId, byte[] magic, int version,
                               int nodeId, int macOffset, String what) {
+        return open(data, offset, DiskLayout.BLOCK_SIZE_BYTES, key, clusterId, magic, version, nodeId, macOffset, what);
+    }
+
+    /** The same for a record of {@code size} bytes (a block or a sector) at {@code data[offset, offset + size)}. */
+    public static Opened open(byte[] data, int offset, int size, ClusterKey key, UUID clusterId, byte[] magic, int version,
+                              int nodeId, int macOffset, String what) {
         int crcOffset = macOffset + ClusterKey.MAC_BYTES;
         if (BlockBytes.allZero(data, offset, crcOffset + 4)) {
             return new Opened.Empty();
         }
-        ByteBuffer b = ByteBuffer.wrap(data, offset, DiskLayout.BLOCK_SIZE_BYTES).slice();
+        ByteBuffer b = ByteBuffer.wrap(data, offset, size).slice();
         int stored = b.getInt(crcOffset);
         int computed = BlockBytes.crc32c(data, offset, crcOffset);
         if (stored != computed) {
@@ -92,7 +106,7 @@ public final class SealedBlock {
         if (nodeId > 0 && node != nodeId) {
             return new Opened.Bad(SlotRead.Problem.MISPLACED, what + " of node " + node + " in the place of node " + nodeId);
         }
-        if (!BlockBytes.allZero(data, offset + crcOffset + 4, DiskLayout.BLOCK_SIZE_BYTES - crcOffset - 4)) {
+        if (!BlockBytes.allZero(data, offset + crcOffset + 4, size - crcOffset - 4)) {
             return new Opened.Bad(SlotRead.Problem.FORMAT, "bytes after the " + what + " are not zero");
         }
         return new Opened.Ok(b);
