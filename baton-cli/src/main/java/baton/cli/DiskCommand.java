@@ -140,8 +140,12 @@ final class DiskCommand {
     }
 
     static QuorumDisk open(ClusterConfig cfg) {
+        return open(cfg, false);
+    }
+
+    static QuorumDisk open(ClusterConfig cfg, boolean writable) {
         try {
-            return QuorumDisk.open(cfg.quorumDisk(), false);
+            return QuorumDisk.open(cfg.quorumDisk(), writable);
         } catch (DiskRefusedException e) {
             throw new CliFailure(ExitStatus.FAILURE, e.getMessage());
         }

@@ -103,24 +103,20 @@ final class FenceCommand implements Callable<Integer> {
                     }
                 }
             }
-            ClusterKey key = ConfigOption.key(cfg);
-            try (QuorumDisk disk = openWritable(cfg)) {
-                DiskHeader header = disk.verify(cfg.clusterName(), key, false).header();
-                FenceBlocks blocks = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key));
+            long targetIncarnation = incarnation;
+            return withFenceBlocks(cfg, true, blocks -> {
                 FenceRequest previous = blocks.requests(self.id()).get(self.id());
                 long seq = Math.max(System.currentTimeMillis(), previous == null ? 1 : previous.seq() + 1);
-                FenceRequest request = new FenceRequest(self.id(), seq, kind, victim.id(), incarnation, System.currentTimeMillis(),
-                        reason);
+                FenceRequest request = new FenceRequest(self.id(), seq, kind, victim.id(), targetIncarnation,
+                        System.currentTimeMillis(), reason);
                 List<String> errors = blocks.writeBoth(DiskLayout.requestBlock(self.id()), blocks.codec().encode(request));
                 if (errors.size() == 2) {
                     throw new CliFailure(ExitStatus.FAILURE, "could not write the request to the quorum disk: " + errors);
                 }
-                System.err.println(kind.label + " request " + seq + " for " + victim.name() + (incarnation == 0 ? ""
-                        : " (incarnation " + incarnation + ")") + " written by " + self.name() + "; waiting for the coordinator");
+                System.err.println(kind.label + " request " + seq + " for " + victim.name() + (targetIncarnation == 0 ? ""
+                        : " (incarnation " + targetIncarnation + ")") + " written by " + self.name() + "; waiting for the coordinator");
                 return await(blocks, request, victim);
-            } catch (DiskRefusedException e) {
-                throw new CliFailure(ExitStatus.DISK_REFUSED, e.getMessage());
-            }
+            });
         }
 
         /** Polls the victim's fence record until the coordinator answered the request with a final state. */
@@ -205,29 +201,23 @@ final class FenceCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             ClusterConfig cfg = config.load();
-            ClusterKey key = ConfigOption.key(cfg);
-            try (QuorumDisk disk = DiskCommand.open(cfg)) {
-                DiskHeader header = disk.verify(cfg.clusterName(), key, false).header();
-                List<FenceRecord> records = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key)).history();
-                if (json) {
-                    ArrayNode a = DiskCommand.JSON.createArrayNode();
-                    records.forEach(r -> a.add(toJson(r, cfg)));
-                    System.out.println(DiskCommand.JSON.writeValueAsString(a));
-                } else if (records.isEmpty()) {
-                    System.out.println("no fence records on the quorum disk");
-                } else {
-                    Table t = new Table("SEQ", "TIME", "NODE", "INCARNATION", "STATE", "PILL", "BY", "GEN", "REQUEST", "WHAT");
-                    for (FenceRecord r : records) {
-                        t.row(r.seq(), Instant.ofEpochMilli(r.wallEpochMillis()), name(cfg, r.victimId()), r.victimIncarnation(),
-                                r.state().label, r.pill() ? "yes" : "-", name(cfg, r.coordinatorId()), r.generation(),
-                                r.requesterId() == 0 ? "-" : name(cfg, r.requesterId()) + "#" + r.requestSeq(), r.text());
-                    }
-                    System.out.print(t);
+            List<FenceRecord> records = withFenceBlocks(cfg, false, FenceBlocks::history);
+            if (json) {
+                ArrayNode a = DiskCommand.JSON.createArrayNode();
+                records.forEach(r -> a.add(toJson(r, cfg)));
+                System.out.println(DiskCommand.JSON.writeValueAsString(a));
+            } else if (records.isEmpty()) {
+                System.out.println("no fence records on the quorum disk");
+            } else {
+                Table t = new Table("SEQ", "TIME", "NODE", "INCARNATION", "STATE", "PILL", "BY", "GEN", "REQUEST", "WHAT");
+                for (FenceRecord r : records) {
+                    t.row(r.seq(), Instant.ofEpochMilli(r.wallEpochMillis()), name(cfg, r.victimId()), r.victimIncarnation(),
+                            r.state().label, r.pill() ? "yes" : "-", name(cfg, r.coordinatorId()), r.generation(),
+                            r.requesterId() == 0 ? "-" : name(cfg, r.requesterId()) + "#" + r.requestSeq(), r.text());
                 }
-                return ExitStatus.OK;
-            } catch (DiskRefusedException e) {
-                throw new CliFailure(ExitStatus.DISK_REFUSED, e.getMessage());
+                System.out.print(t);
             }
+            return ExitStatus.OK;
         }
 
         static ObjectNode toJson(FenceRecord r, ClusterConfig cfg) {
@@ -272,14 +262,7 @@ final class FenceCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             ClusterConfig cfg = config.load();
             JsonNode view = StatusCommand.daemonView(cfg, runDir, nodeName);
-            Map<Integer, FenceRecord> records;
-            ClusterKey key = ConfigOption.key(cfg);
-            try (QuorumDisk disk = DiskCommand.open(cfg)) {
-                DiskHeader header = disk.verify(cfg.clusterName(), key, false).header();
-                records = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key)).records(cfg.maxNodeId());
-            } catch (DiskRefusedException e) {
-                throw new CliFailure(ExitStatus.DISK_REFUSED, e.getMessage());
-            }
+            Map<Integer, FenceRecord> records = withFenceBlocks(cfg, false, b -> b.records(cfg.maxNodeId()));
             if (json) {
                 ObjectNode root = DiskCommand.JSON.createObjectNode();
                 root.set("devices", view == null ? DiskCommand.JSON.createArrayNode() : view.path("fenceDevices"));
@@ -376,11 +359,22 @@ final class FenceCommand implements Callable<Integer> {
         return cfg.node(id).map(NodeConfig::name).orElse("node " + id);
     }
 
-    static QuorumDisk openWritable(ClusterConfig cfg) {
-        try {
-            return QuorumDisk.open(cfg.quorumDisk(), true);
+    /** What a command does with the fence blocks of the quorum disk. */
+    interface FenceBlocksUse<T> {
+        T apply(FenceBlocks blocks) throws Exception;
+    }
+
+    /**
+     * Opens the quorum disk ({@code writable} for a request), refuses it unless its header is this
+     * cluster's and key's, and hands its fence blocks to {@code use}.
+     */
+    static <T> T withFenceBlocks(ClusterConfig cfg, boolean writable, FenceBlocksUse<T> use) throws Exception {
+        ClusterKey key = ConfigOption.key(cfg);
+        try (QuorumDisk disk = DiskCommand.open(cfg, writable)) {
+            DiskHeader header = disk.verify(cfg.clusterName(), key, false).header();
+            return use.apply(new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key)));
         } catch (DiskRefusedException e) {
-            throw new CliFailure(ExitStatus.FAILURE, e.getMessage());
+            throw new CliFailure(ExitStatus.DISK_REFUSED, e.getMessage());
         }
     }
 

@@ -32,7 +32,6 @@ public final class SlotCodec {
     static final byte[] MAGIC = {'B', 'S', 'L', 'T'};
     static final int VERSION = 1;
     static final int MAC_OFFSET = 64;
-    static final int CRC_OFFSET = MAC_OFFSET + ClusterKey.MAC_BYTES;
     static final int USED_BYTES = 100;
 
     private final UUID clusterId;

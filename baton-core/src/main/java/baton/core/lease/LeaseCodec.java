@@ -60,10 +60,8 @@ public final class LeaseCodec {
     static final byte[] BLOCK_MAGIC = {'B', 'L', 'S', 'E'};
     static final byte[] LEADER_MAGIC = {'B', 'L', 'D', 'R'};
     public static final int BLOCK_MAC_OFFSET = 128;
-    public static final int BLOCK_CRC_OFFSET = 160;
     public static final int BLOCK_USED_BYTES = 164;
     public static final int LEADER_MAC_OFFSET = 64;
-    public static final int LEADER_CRC_OFFSET = 96;
     public static final int LEADER_USED_BYTES = 100;
 
     private final UUID clusterId;

@@ -389,24 +389,9 @@ public final class NodeDaemon {
         int gen = generation;
         for (PillWatch.Effect e : effects) {
             switch (e) {
-                case PillWatch.Effect.Read r -> {
-                    DiskCopy d = disk.copy(r.copy());
-                    Thread.ofVirtual().name("baton-pill-read").start(() -> {
-                        byte[] block = null;
-                        String err = null;
-                        if (d == null) {
-                            err = "copy could not be opened";
-                        } else {
-                            try {
-                                block = d.read((long) DiskLayout.fenceRecordBlock(node.id()) * DiskLayout.BLOCK_SIZE_BYTES,
-                                        DiskLayout.BLOCK_SIZE_BYTES);
-                            } catch (IOException | RuntimeException x) {
-                                err = String.valueOf(x.getMessage());
-                            }
-                        }
-                        offer(new Input.Pill(gen, r.copy(), r.cycle(), block, err));
-                    });
-                }
+                case PillWatch.Effect.Read r -> read(r.copy(), "pill-read",
+                        d -> d.read((long) DiskLayout.fenceRecordBlock(node.id()) * DiskLayout.BLOCK_SIZE_BYTES, DiskLayout.BLOCK_SIZE_BYTES),
+                        (block, err) -> new Input.Pill(gen, r.copy(), r.cycle(), block, err));
                 case PillWatch.Effect.Exit x -> {
                     ExitReason reason = x.pill() ? ExitReason.POISON_PILL : ExitReason.LOST_DISK;
                     int n = workloads.stopAll(reason.label());
@@ -546,24 +531,9 @@ public final class NodeDaemon {
         int gen = generation;
         for (LeaseEffect e : lease.step(in)) {
             switch (e) {
-                case LeaseEffect.ReadBlocks r -> {
-                    DiskCopy d = disk.copy(r.copy());
-                    Thread.ofVirtual().name("baton-lease-read").start(() -> {
-                        byte[] bytes = null;
-                        String err = null;
-                        if (d == null) {
-                            err = "copy could not be opened";
-                        } else {
-                            try {
-                                bytes = d.read((long) r.firstBlock() * DiskLayout.BLOCK_SIZE_BYTES,
-                                        r.blockCount() * DiskLayout.BLOCK_SIZE_BYTES);
-                            } catch (IOException | RuntimeException x) {
-                                err = String.valueOf(x.getMessage());
-                            }
-                        }
-                        offer(new Input.Lease(gen, new LeaseInput.ReadDone(System.nanoTime(), r.copy(), r.ioId(), bytes, err)));
-                    });
-                }
+                case LeaseEffect.ReadBlocks r -> read(r.copy(), "lease-read",
+                        d -> d.read((long) r.firstBlock() * DiskLayout.BLOCK_SIZE_BYTES, r.blockCount() * DiskLayout.BLOCK_SIZE_BYTES),
+                        (bytes, err) -> new Input.Lease(gen, new LeaseInput.ReadDone(System.nanoTime(), r.copy(), r.ioId(), bytes, err)));
                 case LeaseEffect.WriteBlock w -> io(w.copy(), "lease-write",
                         d -> d.write((long) w.block() * DiskLayout.BLOCK_SIZE_BYTES, w.bytes()),
                         err -> new Input.Lease(gen, new LeaseInput.WriteDone(System.nanoTime(), w.copy(), w.ioId(), err)));
@@ -757,21 +727,8 @@ public final class NodeDaemon {
             }
             case DiskEffect.ReadArea r -> {
                 stats.record(() -> stats.issued(r.cycle(), System.nanoTime()));
-                DiskCopy d = disk.copy(r.copy());
-                Thread.ofVirtual().name("baton-disk-read").start(() -> {
-                    byte[] area = null;
-                    String err = null;
-                    if (d == null) {
-                        err = "copy could not be opened";
-                    } else {
-                        try {
-                            area = d.readReusing(0, r.bytes());
-                        } catch (IOException | RuntimeException x) {
-                            err = String.valueOf(x.getMessage());
-                        }
-                    }
-                    offer(new Input.Disk(gen, new DiskInput.ReadDone(System.nanoTime(), r.copy(), r.cycle(), area, err)));
-                });
+                read(r.copy(), "read", d -> d.readReusing(0, r.bytes()),
+                        (area, err) -> new Input.Disk(gen, new DiskInput.ReadDone(System.nanoTime(), r.copy(), r.cycle(), area, err)));
             }
             case DiskEffect.RepairSlot r -> {
                 log.warn("event=slot-repair copy=" + r.copy().label() + " slot-of=" + r.nodeId() + " reason=" + KvLog.q(r.reason()));
@@ -836,20 +793,34 @@ public final class NodeDaemon {
         void run(DiskCopy d) throws IOException;
     }
 
+    private interface DiskRead {
+        byte[] run(DiskCopy d) throws IOException;
+    }
+
+    /** A write on a virtual thread; its error (or null) comes back to the loop as {@code done}'s input. */
     private void io(Copy c, String what, DiskOp op, java.util.function.Function<String, Input> done) {
+        read(c, what, d -> {
+            op.run(d);
+            return null;
+        }, (bytes, err) -> done.apply(err));
+    }
+
+    /** A read (or any I/O) on a virtual thread; its bytes or its error come back to the loop as {@code done}'s input. */
+    private void read(Copy c, String what, DiskRead op, java.util.function.BiFunction<byte[], String, Input> done) {
         DiskCopy d = disk.copy(c);
         Thread.ofVirtual().name("baton-disk-" + what).start(() -> {
+            byte[] bytes = null;
             String err = null;
             if (d == null) {
                 err = "copy could not be opened";
             } else {
                 try {
-                    op.run(d);
+                    bytes = op.run(d);
                 } catch (IOException | RuntimeException x) {
                     err = String.valueOf(x.getMessage());
                 }
             }
-            offer(done.apply(err));
+            offer(done.apply(bytes, err));
         });
     }
 
