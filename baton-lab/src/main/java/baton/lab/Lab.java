@@ -26,7 +26,8 @@ import java.util.Set;
  * makes both ends of each wire where they belong. The lab's subnet S (see {@link LabTag})
  * differs from every other live lab's on the machine.
  *
- * <p>{@link #close()} tears down processes, then namespaces, then loop devices. It is
+ * <p>{@link #close()} tears down the BMCs' machines (their {@link MachineCgroup}s), processes,
+ * then namespaces, then loop devices. It is
  * idempotent and also runs from a shutdown hook if the JVM exits first; a JVM killed outright
  * leaves its lab to the {@link Sweeper} of the next lab created on the machine.
  */
@@ -204,7 +205,7 @@ public final class Lab implements AutoCloseable {
     }
 
     /**
-     * Kills every process in the lab's hosts, deletes its namespaces and detaches its loop
+     * Kills every process in the lab's hosts (first the machines' cgroups), deletes its namespaces and detaches its loop
      * devices. Idempotent. Every step is tried even when an earlier one fails; the failures are
      * thrown together at the end.
      */
@@ -218,6 +219,8 @@ public final class Lab implements AutoCloseable {
         for (Host h : hosts()) {
             attempt(failures, h::dropImpairment);
         }
+        // Machines first, whole: a frozen machine's processes die only when their cgroup thaws, so killAll alone would wait in vain.
+        attempt(failures, () -> MachineCgroup.destroyAll(tag::equals));
         for (LabProcess p : processes) {
             attempt(failures, p::kill9);
         }

@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * Removes what labs of dead processes left behind: a JVM killed with SIGKILL runs no
- * shutdown hook, so its namespaces, the processes in them and its loop devices stay until
+ * shutdown hook, so its machine cgroups, namespaces, the processes in them and its loop devices stay until
  * someone sweeps. Runs at every {@link Lab#create}, under the lab lock, so two sweepers never
  * race over the same leftovers and a sweeper never sees a lab half made.
  *
@@ -18,9 +18,9 @@ public final class Sweeper {
     private Sweeper() {}
 
     /** What one sweep removed. */
-    public record Swept(List<String> namespaces, List<Path> loopDevices) {
+    public record Swept(List<String> machineCgroups, List<String> namespaces, List<Path> loopDevices) {
         public boolean nothing() {
-            return namespaces.isEmpty() && loopDevices.isEmpty();
+            return machineCgroups.isEmpty() && namespaces.isEmpty() && loopDevices.isEmpty();
         }
     }
 
@@ -30,6 +30,8 @@ public final class Sweeper {
 
     /** The sweep itself; the caller holds the lab lock. */
     static Swept sweepLocked() {
+        // Machines first (see Lab.close): a frozen leftover machine would otherwise outlive killAll.
+        List<String> cgroups = MachineCgroup.destroyAll(tag -> !tag.ownerAlive());
         List<String> dead = new ArrayList<>();
         for (String name : Netns.names()) {
             Optional<LabTag> tag = LabTag.parse(name);
@@ -52,6 +54,6 @@ public final class Sweeper {
                 RunDir.deleteLoopRecord(tag.get());
             }
         }
-        return new Swept(List.copyOf(dead), List.copyOf(detached));
+        return new Swept(cgroups, List.copyOf(dead), List.copyOf(detached));
     }
 }

@@ -4,6 +4,7 @@ import baton.lab.Poll;
 import baton.lab.ExecResult;
 import baton.lab.Host;
 import baton.lab.LabProcess;
+import baton.lab.MachineCgroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Inet4Address;
@@ -28,6 +29,12 @@ import java.util.UUID;
  * off cuts it (ipmi_sim's SIGTERM, which the machine script turns into SIGKILL at once: a power
  * cut leaves no chance to shut down cleanly), power status says whether it runs. So the real
  * {@code fence_ipmilan} can fence a lab node exactly as it fences a server.
+ *
+ * <p><b>The machine</b> is every process the command starts, however it daemonizes: they all
+ * live in the machine's {@link MachineCgroup}, which the script creates at power on and joins
+ * before it execs the command. A power cut kills the whole cgroup; {@link #freezeMachine()} hangs
+ * it whole. Power stays on while any of them runs, also after the command's main process has
+ * exited on its own (a server whose daemon crashed still runs its VMs).
  *
  * <p><b>Where it listens.</b> ipmi_sim runs inside the node host's own network namespace and binds
  * the address and port it is given, normally the host's lab address and 623 (IPMI's port, not
@@ -60,8 +67,13 @@ public final class IpmiBmc implements AutoCloseable {
 
     static final int PROBE_WAIT_SECONDS = 1;
 
-    /** After SIGTERM, how long the machine has before SIGKILL: a lab machine that ignores SIGTERM is off 2 s later. */
-    static final int KILL_WAIT_SECONDS = 2;
+    /**
+     * After its SIGTERM, how long ipmi_sim lets the machine script run before SIGKILL. The script
+     * cuts the machine at once on SIGTERM; this only bounds a stuck script, and is longer than
+     * the script's own bounds (2 s to freeze, 5 s to see the cgroup empty) so that ipmi_sim never
+     * kills the script halfway through a cut, which could leave the cgroup frozen.
+     */
+    static final int KILL_WAIT_SECONDS = 10;
 
     /** How long killed processes may take to disappear: longer means one is stuck in the kernel. */
     static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
@@ -80,16 +92,18 @@ public final class IpmiBmc implements AutoCloseable {
     private final String user;
     private final String password;
     private final Path workDir;
+    private final MachineCgroup cgroup;
     private final LabProcess sim;
     private boolean closed;
 
-    private IpmiBmc(Host host, InetAddress listen, int port, String user, String password, Path workDir, LabProcess sim) {
+    private IpmiBmc(Host host, InetAddress listen, int port, String user, String password, Path workDir, MachineCgroup cgroup, LabProcess sim) {
         this.host = host;
         this.listen = listen;
         this.port = port;
         this.user = user;
         this.password = password;
         this.workDir = workDir;
+        this.cgroup = cgroup;
         this.sim = sim;
     }
 
@@ -118,10 +132,11 @@ public final class IpmiBmc implements AutoCloseable {
         if (!dir.toString().matches("[A-Za-z0-9_./+-]+")) {
             throw new IllegalArgumentException("workDir " + dir + " must be a path without blanks, quotes or other special characters");
         }
+        MachineCgroup cgroup = MachineCgroup.forHost(host);
         try {
             Files.createDirectories(dir.resolve("state"));
             Files.deleteIfExists(dir.resolve("machine.pid"));
-            BmcFiles.write(dir.resolve("machine.sh"), machineScript(dir, machineCommand), "rwx------");
+            BmcFiles.write(dir.resolve("machine.sh"), machineScript(dir, cgroup.dirForOtherNamespaces(), machineCommand), "rwx------");
             BmcFiles.write(dir.resolve("lan.conf"), lanConf(dir, listen, port, user, password), "rw-------");
             BmcFiles.write(dir.resolve("bmc.emu"), EMU, "rw-------");
             BmcFiles.write(dir.resolve("password"), password, "rw-------");
@@ -132,7 +147,7 @@ public final class IpmiBmc implements AutoCloseable {
                 "-c", dir.resolve("lan.conf").toString(),
                 "-f", dir.resolve("bmc.emu").toString(),
                 "-s", dir.resolve("state").toString()), dir.resolve("ipmi_sim.log"), Map.of());
-        IpmiBmc bmc = new IpmiBmc(host, listen, port, user, password, dir, sim);
+        IpmiBmc bmc = new IpmiBmc(host, listen, port, user, password, dir, cgroup, sim);
         boolean answered = false;
         try {
             answered = Poll.until(START_TIMEOUT, () -> !sim.isAlive() || bmc.powerStatus() != PowerStatus.NO_ANSWER) && sim.isAlive();
@@ -211,9 +226,29 @@ public final class IpmiBmc implements AutoCloseable {
                 "chassis", "power", what);
     }
 
-    /** The pid of the running machine, or empty while it is powered off. */
+    /** The pid of the machine's main process (the command), or empty while it is powered off or after it exited. */
     public OptionalLong machinePid() {
         return machine().map(h -> OptionalLong.of(h.pid())).orElse(OptionalLong.empty());
+    }
+
+    /** Every process of the machine (its cgroup's), sorted; empty while it is powered off. */
+    public List<Long> machinePids() {
+        return cgroup.pids();
+    }
+
+    /** The machine's cgroup; it exists only while the machine is powered on. */
+    public MachineCgroup machineCgroup() {
+        return cgroup;
+    }
+
+    /** The whole machine hangs (all its processes frozen) until {@link #thawMachine()}; its BMC still answers. Throws if it is off. */
+    public void freezeMachine() {
+        cgroup.freeze();
+    }
+
+    /** Ends {@link #freezeMachine()}'s hang. Throws if the machine is off. */
+    public void thawMachine() {
+        cgroup.thaw();
     }
 
     /** True while ipmi_sim runs, i.e. until {@link #stop()} or {@link #close()}. */
@@ -237,15 +272,19 @@ public final class IpmiBmc implements AutoCloseable {
             return;
         }
         closed = true;
-        // Collect the machine before killing ipmi_sim: once its parent is gone it is only found by its pid file.
+        // Collect ipmi_sim's children (the machine script) before killing it: once their parent is gone they are orphans.
         List<ProcessHandle> victims = new ArrayList<>();
         ProcessHandle.of(sim.pid()).ifPresent(h -> h.descendants().forEach(victims::add));
-        machine().ifPresent(m -> {
-            victims.add(m);
-            m.descendants().forEach(victims::add);
-        });
+        machine().ifPresent(victims::add);
         sim.kill9();
         victims.forEach(ProcessHandle::destroyForcibly);
+        RuntimeException cut = null;
+        try {
+            // The machine itself: everything in its cgroup, including what it daemonized.
+            cgroup.destroy();
+        } catch (RuntimeException e) {
+            cut = e;
+        }
         sim.waitFor(KILL_TIMEOUT);
         boolean gone = Poll.until(KILL_TIMEOUT, () -> victims.stream().noneMatch(ProcessHandle::isAlive));
         try {
@@ -253,6 +292,9 @@ public final class IpmiBmc implements AutoCloseable {
             Files.deleteIfExists(workDir.resolve("lan.conf"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete the BMC's password files in " + workDir, e);
+        }
+        if (cut != null) {
+            throw cut;
         }
         if (!gone) {
             throw new IllegalStateException("the machine of the BMC on " + host.name() + " outlived SIGKILL by " + KILL_TIMEOUT + ": "
@@ -277,21 +319,55 @@ public final class IpmiBmc implements AutoCloseable {
         return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive);
     }
 
-    /** ipmi_sim runs startcmd through the shell; the script execs the command so the machine's pid is the one it records. */
-    private static String machineScript(Path dir, List<String> command) {
+    /**
+     * ipmi_sim runs startcmd through the shell and powers off with SIGTERM (SIGKILL
+     * {@link #KILL_WAIT_SECONDS} later). The script is the power supply: it creates the machine's
+     * cgroup, starts the command in a shell that joins the cgroup before it execs the command (so
+     * nothing the machine runs is ever outside it), records the command's pid, and on SIGTERM cuts
+     * the power at once: a power cut gives the machine no chance to shut down cleanly. The script
+     * itself stays outside the cgroup, so freezing the machine never freezes its power supply.
+     *
+     * <p>The cut kills the main process first, which may not have joined the cgroup yet, then the
+     * cgroup like {@link MachineCgroup#destroy()}; the script exits, and ipmi_sim sees the power
+     * off, only once the cgroup is empty (or after its bounds, 2 s to freeze and 5 s to empty).
+     */
+    private static String machineScript(Path dir, Path cgroup, List<String> command) {
         StringBuilder cmd = new StringBuilder();
         for (String arg : command) {
-            cmd.append(shellQuote(arg)).append(' ');
+            cmd.append(' ').append(shellQuote(arg));
         }
-        // ipmi_sim powers off with SIGTERM (SIGKILL kill_wait later); a power cut gives the machine
-        // no chance to shut down cleanly, so the script turns that SIGTERM into SIGKILL at once.
-        return "#!/bin/sh\n"
-                + "# Written by baton.lab.bmc.IpmiBmc: ipmi_sim's startcmd, the machine behind the BMC's power.\n"
-                + cmd + ">> " + shellQuote(dir.resolve("machine.log").toString()) + " 2>&1 < /dev/null &\n"
-                + "machine=$!\n"
-                + "echo $machine > " + shellQuote(dir.resolve("machine.pid").toString()) + "\n"
-                + "trap 'kill -KILL $machine 2>/dev/null' TERM\n"
-                + "wait $machine\n";
+        return """
+                #!/bin/sh
+                # Written by baton.lab.bmc.IpmiBmc: ipmi_sim's startcmd, the machine behind the BMC's power.
+                # The machine is every process in this freezer cgroup (see baton.lab.MachineCgroup).
+                cgroup=%s
+                machine=
+                procs() { cat "$cgroup/cgroup.procs" 2>/dev/null; }
+                killall9() { for p in $(procs); do kill -KILL "$p" 2>/dev/null; done; }
+                cut() {
+                    [ -n "$machine" ] && kill -KILL "$machine" 2>/dev/null
+                    echo FROZEN > "$cgroup/freezer.state" 2>/dev/null
+                    n=0
+                    while [ "$(cat "$cgroup/freezer.state" 2>/dev/null)" = FREEZING ] && [ $n -lt 100 ]; do sleep 0.02; n=$((n + 1)); done
+                    killall9
+                    echo THAWED > "$cgroup/freezer.state" 2>/dev/null
+                    n=0
+                    while [ -n "$(procs)" ] && [ $n -lt 250 ]; do killall9; sleep 0.02; n=$((n + 1)); done
+                    n=0
+                    while [ -d "$cgroup" ] && ! rmdir "$cgroup" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.02; n=$((n + 1)); done
+                    exit 0
+                }
+                trap cut TERM
+                mkdir -p "$cgroup" || exit 1
+                sh -c 'echo $$ > "$0/cgroup.procs" || exit 1; exec "$@"' "$cgroup"%s >> %s 2>&1 < /dev/null &
+                machine=$!
+                echo $machine > %s
+                wait $machine
+                # The main process ended on its own: the power stays on while anything it started runs.
+                while [ -n "$(procs)" ]; do sleep 0.1 & wait $!; done
+                rmdir "$cgroup" 2>/dev/null
+                """.formatted(shellQuote(cgroup.toString()), cmd, shellQuote(dir.resolve("machine.log").toString()),
+                shellQuote(dir.resolve("machine.pid").toString()));
     }
 
     private static String shellQuote(String s) {

@@ -3,6 +3,7 @@ package baton.lab.bmc;
 import baton.lab.ExecResult;
 import baton.lab.Host;
 import baton.lab.LabProcess;
+import baton.lab.MachineCgroup;
 import baton.lab.Poll;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,6 +32,10 @@ import java.util.regex.Pattern;
  * {@link MachinePower#KILL_WAIT} later) before the request returns, the system's PowerState says
  * whether it runs. So the real {@code fence_redfish} can fence a lab node exactly as it fences a
  * server, through {@link #fenceRedfishOptions()}. The IPMI counterpart is {@link IpmiBmc}.
+ *
+ * <p><b>The machine</b> is every process the command starts, however it daemonizes: they all
+ * live in the machine's {@link MachineCgroup} (see {@link MachinePower}). Power off kills the
+ * whole cgroup; {@link #freezeMachine()} hangs it whole.
  *
  * <p><b>Where it listens.</b> The server is a small JVM (32 MB heap, serial GC) started inside the
  * node host's network namespace, because lab hosts are namespaces and the JVM that runs the tests
@@ -76,16 +81,18 @@ public final class RedfishBmc implements AutoCloseable {
     private final String user;
     private final String password;
     private final Path workDir;
+    private final MachineCgroup cgroup;
     private final LabProcess server;
     private boolean closed;
 
-    private RedfishBmc(Host host, InetAddress listen, int port, String user, String password, Path workDir, LabProcess server) {
+    private RedfishBmc(Host host, InetAddress listen, int port, String user, String password, Path workDir, MachineCgroup cgroup, LabProcess server) {
         this.host = host;
         this.listen = listen;
         this.port = port;
         this.user = user;
         this.password = password;
         this.workDir = workDir;
+        this.cgroup = cgroup;
         this.server = server;
     }
 
@@ -113,11 +120,13 @@ public final class RedfishBmc implements AutoCloseable {
             throw new IllegalArgumentException("empty machine command");
         }
         Path dir = workDir.toAbsolutePath().normalize();
+        MachineCgroup cgroup = MachineCgroup.forHost(host);
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
             Files.deleteIfExists(dir.resolve(MachinePower.PID_FILE));
-            MachinePower.writeScript(dir, machineCommand);
+            // The server runs under ip netns exec, whose mount namespace has no cgroups: it reaches the cgroup through this JVM's root.
+            MachinePower.writeScript(dir, cgroup.dirForOtherNamespaces(), machineCommand);
             BmcFiles.write(dir.resolve(RedfishServer.PASSWORD_FILE), password, "rw-------");
             // curl's config syntax: a quoted value; checkToken keeps quotes and backslashes out.
             BmcFiles.write(dir.resolve("curl.conf"), "user = \"" + user + ":" + password + "\"\n", "rw-------");
@@ -130,7 +139,7 @@ public final class RedfishBmc implements AutoCloseable {
         command.addAll(List.of("-cp", serverClassPath(), RedfishServer.class.getName(),
                 dir.toString(), listen.getHostAddress(), Integer.toString(port), user));
         LabProcess server = host.start(command, dir.resolve("redfish.log"), Map.of());
-        RedfishBmc bmc = new RedfishBmc(host, listen, port, user, password, dir, server);
+        RedfishBmc bmc = new RedfishBmc(host, listen, port, user, password, dir, cgroup, server);
         boolean answered = false;
         try {
             answered = server.awaitLog(RedfishServer.READY, START_TIMEOUT) && bmc.powerStatus() == PowerStatus.ON;
@@ -235,9 +244,29 @@ public final class RedfishBmc implements AutoCloseable {
         return workDir.resolve("curl.conf");
     }
 
-    /** The pid of the running machine, or empty while it is powered off. */
+    /** The pid of the machine's main process (the command), or empty while it is powered off or after it exited. */
     public OptionalLong machinePid() {
         return MachinePower.running(workDir).map(h -> OptionalLong.of(h.pid())).orElse(OptionalLong.empty());
+    }
+
+    /** Every process of the machine (its cgroup's), sorted; empty while it is powered off. */
+    public List<Long> machinePids() {
+        return cgroup.pids();
+    }
+
+    /** The machine's cgroup; it exists while the machine is powered on. */
+    public MachineCgroup machineCgroup() {
+        return cgroup;
+    }
+
+    /** The whole machine hangs (all its processes frozen) until {@link #thawMachine()}; its BMC still answers. Throws if it is off. */
+    public void freezeMachine() {
+        cgroup.freeze();
+    }
+
+    /** Ends {@link #freezeMachine()}'s hang. Throws if the machine is off. */
+    public void thawMachine() {
+        cgroup.thaw();
     }
 
     /** True while the server runs, i.e. until {@link #stop()} or {@link #close()}. */
@@ -261,15 +290,19 @@ public final class RedfishBmc implements AutoCloseable {
             return;
         }
         closed = true;
-        // Collect the machine before killing the server: once its parent is gone it is only found by its pid file.
+        // Collect the server's children before killing it: once their parent is gone they are orphans.
         List<ProcessHandle> victims = new ArrayList<>();
         ProcessHandle.of(server.pid()).ifPresent(h -> h.descendants().forEach(victims::add));
-        MachinePower.running(workDir).ifPresent(m -> {
-            victims.add(m);
-            m.descendants().forEach(victims::add);
-        });
+        MachinePower.running(workDir).ifPresent(victims::add);
         server.kill9();
         victims.forEach(ProcessHandle::destroyForcibly);
+        RuntimeException cut = null;
+        try {
+            // The machine itself: everything in its cgroup, including what it daemonized.
+            cgroup.destroy();
+        } catch (RuntimeException e) {
+            cut = e;
+        }
         server.waitFor(KILL_TIMEOUT);
         boolean gone = Poll.until(KILL_TIMEOUT, () -> victims.stream().noneMatch(ProcessHandle::isAlive));
         try {
@@ -278,6 +311,9 @@ public final class RedfishBmc implements AutoCloseable {
             Files.deleteIfExists(workDir.resolve(RedfishServer.KEYSTORE));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete the BMC's secrets in " + workDir, e);
+        }
+        if (cut != null) {
+            throw cut;
         }
         if (!gone) {
             throw new IllegalStateException("the machine of the BMC on " + host.name() + " outlived SIGKILL by " + KILL_TIMEOUT + ": "

@@ -91,6 +91,8 @@ class IpmiBmcTest {
             assertThat(off.exitCode()).as(off.describe()).isZero();
             assertThat(Poll.until(BOUND, () -> ProcessHandle.of(firstPid).isEmpty())).as("machine pid %d gone after off", firstPid).isTrue();
             assertThat(bmc.machinePid()).isEmpty();
+            assertThat(Poll.until(BOUND, () -> !bmc.machineCgroup().exists())).as("the machine's cgroup removed at power off").isTrue();
+            assertThat(bmc.machinePids()).isEmpty();
             assertThat(bmc.powerStatus()).isEqualTo(PowerStatus.OFF);
 
             ExecResult offStatus = fence(action(bmc, "status"));
@@ -149,11 +151,15 @@ class IpmiBmcTest {
     void closeLeavesNothingBehind() {
         long sim;
         long machine;
+        Path cgroup;
         try (IpmiBmc bmc = startBmc()) {
             machine = bmc.machinePid().orElseThrow();
             sim = ProcessHandle.of(machine).flatMap(ProcessHandle::parent).orElseThrow().pid();
+            cgroup = bmc.machineCgroup().dir();
+            assertThat(bmc.machinePids()).containsExactly(machine);
         }
         assertThat(ProcessHandle.of(machine)).isEmpty();
+        assertThat(cgroup).doesNotExist();
         assertThat(Poll.until(BOUND, () -> ProcessHandle.of(sim).isEmpty())).isTrue();
         assertThat(dir.resolve("bmc/password")).doesNotExist();
         assertThat(dir.resolve("bmc/lan.conf")).doesNotExist();
