@@ -30,10 +30,11 @@ import java.util.TreeMap;
  * @param fenceTopology each node's fencing levels by node id; a node without levels cannot be
  *     fenced by power. Every device a level names is in {@code fenceDevices} (or is the poison pill).
  * @param fencing the cluster-wide fencing settings
+ * @param workloads the VEs and services, in file order (VEs first), with unique ids and names
  */
 public record ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
         QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
-        FenceTopology fenceTopology, FencingConfig fencing) {
+        FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads) {
     /** No devices and no levels: a cluster that cannot fence by power (alarms instead, docs/fencing.md). */
     public static final FenceTopology NO_FENCING = new FenceTopology(Map.of());
 
@@ -59,6 +60,7 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
             throw new IllegalArgumentException("the topology's reboot " + fenceTopology.reboot() + " differs from the settings'");
         }
         nodes = List.copyOf(nodes);
+        workloads = List.copyOf(workloads);
         fenceDevices = Collections.unmodifiableMap(new TreeMap<>(fenceDevices));
         // Checked with messages by the loader; asserted again here because the disk and
         // membership protocols are unsafe with two nodes in one slot.
@@ -109,6 +111,29 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
                 }
             }
         }
+        // Checked with messages by the loader; two workloads in one owner record, or a domain
+        // naming a node that does not exist, would break the one-owner protocol.
+        Set<Integer> workloadIds = new HashSet<>();
+        Set<String> workloadNames = new HashSet<>();
+        for (WorkloadConfig w : workloads) {
+            if (!workloadIds.add(w.id()) || !workloadNames.add(w.name())) {
+                throw new IllegalArgumentException("workload id " + w.id() + " or name " + w.name() + " not unique");
+            }
+            for (int preferred : w.preferred()) {
+                if (!ids.contains(preferred)) {
+                    throw new IllegalArgumentException("workload " + w.name() + " prefers node id " + preferred
+                            + ", which is not a node");
+                }
+            }
+        }
+    }
+
+    /** Without workloads. */
+    public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
+            QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
+            FenceTopology fenceTopology, FencingConfig fencing) {
+        this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, heartbeatPort, fenceDevices, fenceTopology, fencing,
+                List.of());
     }
 
     /** With the default fencing settings. */
@@ -141,6 +166,14 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
 
     public Optional<NodeConfig> node(String name) {
         return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
+    }
+
+    public Optional<WorkloadConfig> workload(String name) {
+        return workloads.stream().filter(w -> w.name().equals(name)).findFirst();
+    }
+
+    public Optional<WorkloadConfig> workload(int id) {
+        return workloads.stream().filter(w -> w.id() == id).findFirst();
     }
 
     public Optional<NodeConfig> node(int id) {

@@ -16,7 +16,8 @@ import java.util.OptionalLong;
 final class ConfigBinding {
     private ConfigBinding() {}
 
-    static final List<String> ROOT_KEYS = List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing");
+    static final List<String> ROOT_KEYS =
+            List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing", "ves", "services");
     static final List<String> CLUSTER_KEYS = List.of("name", "keyFile", "heartbeatPort");
     static final List<String> QUORUM_DISK_KEYS = List.of("primary", "shadow");
     static final List<String> TIMEOUT_KEYS =
@@ -33,7 +34,8 @@ final class ConfigBinding {
         Path absolute = file.toAbsolutePath().normalize();
         Path folder = absolute.getParent();
         Optional<Section> top = Section.of(root, "", root.line(), problems, ROOT_KEYS,
-                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:), each at the start of a line");
+                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:, ves:, services:),"
+                        + " each at the start of a line");
         if (top.isEmpty()) {
             return Optional.empty();
         }
@@ -67,6 +69,9 @@ final class ConfigBinding {
         Optional<FenceTopology> fenceTopology = s.optional("nodes")
                 .flatMap(v -> FenceBinding.topology(v, "nodes", fenceDevices, reboot, problems));
 
+        // After the nodes, whose names the workloads' preferred lists name.
+        List<WorkloadConfig> workloads = WorkloadsBinding.bind(s, nodes, folder, problems);
+
         Optional<QuorumDiskConfig> quorumDisk = s.required("quorumDisk", QUORUM_DISK_EXAMPLE)
                 .flatMap(v -> quorumDisk(v, s.lineOf("quorumDisk"), folder, problems));
         Optional<Timeouts> timeouts = s.optional("timeouts")
@@ -87,7 +92,7 @@ final class ConfigBinding {
         }
         return Optional.of(new ClusterConfig(absolute, clusterName.orElseThrow(), keyFile.orElseThrow(), nodes,
                 quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow(), fenceDevices.built(),
-                fenceTopology.orElseThrow(), fencing.orElseThrow()));
+                fenceTopology.orElseThrow(), fencing.orElseThrow(), workloads));
     }
 
     private static Optional<String> clusterName(YamlNode value, String path, Problems problems) {
