@@ -9,7 +9,6 @@ import baton.runtime.disk.QuorumDisk;
 import baton.runtime.log.KvLog;
 import baton.runtime.node.DiskIoStats;
 import baton.runtime.node.NodeDaemon;
-import baton.runtime.node.WorkloadStopper;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -62,7 +61,7 @@ final class BenchCommand {
                 List<Thread> loops = new ArrayList<>();
                 String ioMode = "?";
                 for (NodeConfig n : cfg.nodes()) {
-                    NodeDaemon d = NodeDaemon.prepare(cfg, n, KeyFile.read(key), new KvLog(quiet, n.name()), WorkloadStopper.NONE,
+                    NodeDaemon d = NodeDaemon.prepare(cfg, n, KeyFile.read(key), new KvLog(quiet, n.name()),
                             null);
                     daemons.add(d);
                     loops.add(Thread.ofPlatform().name("bench-" + n.name()).start(d::run));

@@ -5,7 +5,7 @@ import baton.core.disk.DiskHeader;
 import baton.core.disk.DiskLayout;
 import baton.core.fence.FenceRecord;
 import baton.core.fence.FenceRecordCodec;
-import baton.core.fence.FenceRequest;
+import baton.core.fence.OperatorRequest;
 import baton.runtime.config.ClusterConfig;
 import baton.runtime.config.NodeConfig;
 import baton.runtime.disk.DiskRefusedException;
@@ -62,7 +62,7 @@ final class FenceCommand implements Callable<Integer> {
             System.out.println("not fenced");
             return ExitStatus.FAILURE;
         }
-        return requester.send(cfg, FenceRequest.Kind.FENCE, victim, reason);
+        return requester.send(cfg, OperatorRequest.Kind.FENCE, victim, reason);
     }
 
     /** The options shared by the commands that send a request to the coordinator. */
@@ -84,17 +84,9 @@ final class FenceCommand implements Callable<Integer> {
         @Option(names = "--json", description = "Print the final record as JSON.")
         boolean json;
 
-        int send(ClusterConfig cfg, FenceRequest.Kind kind, NodeConfig victim, String reason) throws Exception {
+        int send(ClusterConfig cfg, OperatorRequest.Kind kind, NodeConfig victim, String reason) throws Exception {
             JsonNode view = StatusCommand.daemonView(cfg, runDir, as);
-            NodeConfig self;
-            if (as != null) {
-                self = node(cfg, as);
-            } else if (view != null) {
-                self = node(cfg, view.path("node").asText());
-            } else {
-                throw new CliFailure(ExitStatus.FAILURE, "no node daemon of cluster '" + cfg.clusterName() + "' runs on this host;"
-                        + " run this on a cluster node, or name this node with --as");
-            }
+            NodeConfig self = self(cfg, view);
             long incarnation = 0;
             if (view != null) {
                 for (JsonNode n : view.path("nodes")) {
@@ -104,23 +96,41 @@ final class FenceCommand implements Callable<Integer> {
                 }
             }
             long targetIncarnation = incarnation;
-            return withFenceBlocks(cfg, true, blocks -> {
-                FenceRequest previous = blocks.requests(self.id()).get(self.id());
-                long seq = Math.max(System.currentTimeMillis(), previous == null ? 1 : previous.seq() + 1);
-                FenceRequest request = new FenceRequest(self.id(), seq, kind, victim.id(), targetIncarnation,
-                        System.currentTimeMillis(), reason);
-                List<String> errors = blocks.writeBoth(DiskLayout.requestBlock(self.id()), blocks.codec().encode(request));
-                if (errors.size() == 2) {
-                    throw new CliFailure(ExitStatus.FAILURE, "could not write the request to the quorum disk: " + errors);
-                }
-                System.err.println(kind.label + " request " + seq + " for " + victim.name() + (targetIncarnation == 0 ? ""
+            return withDisk(cfg, true, (disk, header, key) -> {
+                FenceBlocks blocks = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key));
+                OperatorRequest request = write(blocks, self, seq -> new OperatorRequest(self.id(), seq, kind, victim.id(),
+                        targetIncarnation, System.currentTimeMillis(), reason));
+                System.err.println(kind.label + " request " + request.seq() + " for " + victim.name() + (targetIncarnation == 0 ? ""
                         : " (incarnation " + targetIncarnation + ")") + " written by " + self.name() + "; waiting for the coordinator");
                 return await(blocks, request, victim);
             });
         }
 
+        /** The node this command runs on: --as, else the one whose daemon runs on this host. */
+        NodeConfig self(ClusterConfig cfg, JsonNode view) {
+            if (as != null) {
+                return node(cfg, as);
+            } else if (view != null) {
+                return node(cfg, view.path("node").asText());
+            }
+            throw new CliFailure(ExitStatus.FAILURE, "no node daemon of cluster '" + cfg.clusterName() + "' runs on this host;"
+                    + " run this on a cluster node, or name this node with --as");
+        }
+
+        /** Writes the next request of {@code self} (its seq after the one in its block) to both copies. */
+        static OperatorRequest write(FenceBlocks blocks, NodeConfig self, java.util.function.LongFunction<OperatorRequest> make) {
+            OperatorRequest previous = blocks.requests(self.id()).get(self.id());
+            long seq = Math.max(System.currentTimeMillis(), previous == null ? 1 : previous.seq() + 1);
+            OperatorRequest request = make.apply(seq);
+            List<String> errors = blocks.writeBoth(DiskLayout.requestBlock(self.id()), blocks.codec().encode(request));
+            if (errors.size() == 2) {
+                throw new CliFailure(ExitStatus.FAILURE, "could not write the request to the quorum disk: " + errors);
+            }
+            return request;
+        }
+
         /** Polls the victim's fence record until the coordinator answered the request with a final state. */
-        private int await(FenceBlocks blocks, FenceRequest request, NodeConfig victim) throws InterruptedException {
+        private int await(FenceBlocks blocks, OperatorRequest request, NodeConfig victim) throws InterruptedException {
             long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
             String last = "";
             while (System.nanoTime() - deadline < 0) {
@@ -185,7 +195,7 @@ final class FenceCommand implements Callable<Integer> {
                 System.out.println("not confirmed");
                 return ExitStatus.FAILURE;
             }
-            return requester.send(cfg, FenceRequest.Kind.CONFIRM, victim, reason);
+            return requester.send(cfg, OperatorRequest.Kind.CONFIRM, victim, reason);
         }
     }
 
@@ -364,18 +374,28 @@ final class FenceCommand implements Callable<Integer> {
         T apply(FenceBlocks blocks) throws Exception;
     }
 
+    /** What a command does with the verified quorum disk. */
+    interface DiskUse<T> {
+        T apply(QuorumDisk disk, DiskHeader header, ClusterKey key) throws Exception;
+    }
+
     /**
      * Opens the quorum disk ({@code writable} for a request), refuses it unless its header is this
-     * cluster's and key's, and hands its fence blocks to {@code use}.
+     * cluster's and key's, and hands it to {@code use}.
      */
-    static <T> T withFenceBlocks(ClusterConfig cfg, boolean writable, FenceBlocksUse<T> use) throws Exception {
+    static <T> T withDisk(ClusterConfig cfg, boolean writable, DiskUse<T> use) throws Exception {
         ClusterKey key = ConfigOption.key(cfg);
         try (QuorumDisk disk = DiskCommand.open(cfg, writable)) {
             DiskHeader header = disk.verify(cfg.clusterName(), key, false).header();
-            return use.apply(new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key)));
+            return use.apply(disk, header, key);
         } catch (DiskRefusedException e) {
             throw new CliFailure(ExitStatus.DISK_REFUSED, e.getMessage());
         }
+    }
+
+    /** {@link #withDisk} for the fence blocks. */
+    static <T> T withFenceBlocks(ClusterConfig cfg, boolean writable, FenceBlocksUse<T> use) throws Exception {
+        return withDisk(cfg, writable, (disk, header, key) -> use.apply(new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key))));
     }
 
     static boolean ask(String question) throws java.io.IOException {

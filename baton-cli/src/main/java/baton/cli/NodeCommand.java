@@ -11,14 +11,15 @@ import baton.core.fence.FenceLevel;
 import baton.runtime.node.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import baton.runtime.node.WorkloadStopper;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "node", mixinStandardHelpOptions = true, description = "Run or manage a cluster node.",
-        subcommands = {NodeCommand.Run.class, NodeCommand.Leave.class})
+        subcommands = {NodeCommand.Run.class, NodeCommand.Leave.class, WorkloadCommand.Standby.class,
+                WorkloadCommand.Unstandby.class})
 final class NodeCommand {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = {"Run the node daemon in the foreground until SIGTERM or until it must leave.",
@@ -61,6 +62,21 @@ final class NodeCommand {
                 }
                 log.info("event=fence-check result=" + KvLog.q(report.summary()));
             }
+            // The workloads' files, programs and agents: a node that could not run one must not own it.
+            if (!cfg.workloads().isEmpty()) {
+                List<String> problems;
+                try {
+                    problems = baton.runtime.resource.WorkloadCheck.onThisHost().problems(cfg.workloads());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return ExitStatus.FAILURE;
+                }
+                if (!problems.isEmpty()) {
+                    problems.forEach(line -> log.error("event=config-invalid problem=" + KvLog.q(line)));
+                    return ExitStatus.CONFIG;
+                }
+                log.info("event=workload-check result=" + KvLog.q(cfg.workloads().size() + " workloads can run here"));
+            }
             if (cfg.fenceTopology().levelsByNode().values().stream().anyMatch(l -> l.stream().anyMatch(FenceLevel::isPoisonPill))
                     && cfg.fencing().watchdogTimeoutMillis() == 0) {
                 log.warn("event=poison-pill-without-watchdog note=" + KvLog.q("a poison-pill level is configured but no"
@@ -69,7 +85,7 @@ final class NodeCommand {
             }
             NodeDaemon daemon;
             try {
-                daemon = NodeDaemon.prepare(cfg, node, key, log, WorkloadStopper.NONE, RunDir.of(runDir, cfg.clusterName()));
+                daemon = NodeDaemon.prepare(cfg, node, key, log, RunDir.of(runDir, cfg.clusterName()));
             } catch (NodeDaemon.StartFailure e) {
                 log.error(e.getMessage() + " status=" + e.status());
                 return e.status();
@@ -92,7 +108,8 @@ final class NodeCommand {
 
     @Command(name = "leave", mixinStandardHelpOptions = true,
             description = {"Make the node daemon running on this host leave the cluster cleanly (SIGTERM):",
-                    "it writes its slot in state 'left' and exits; the others see 'left', not a failure."})
+                    "it stops its workloads, writes its slot in state 'left' and exits; the others see 'left', not a failure,",
+                    "and start its workloads elsewhere."})
     static final class Leave implements Callable<Integer> {
         @Mixin
         ConfigOption config;
@@ -114,7 +131,10 @@ final class NodeCommand {
             ProcessHandle p = ProcessHandle.of(pid).orElseThrow(() -> new CliFailure(ExitStatus.FAILURE,
                     "the daemon of node '" + nodeName + "' (pid " + pid + ") is not running; remove " + pidFile));
             p.destroy();
-            long deadline = System.nanoTime() + (cfg.timeouts().ioTimeoutMillis() + 5_000) * 1_000_000L;
+            // Its workloads stop first (each resource within its stop timeout), then it writes "left".
+            long stopMillis = cfg.workloads().stream().flatMap(w -> w.resources().stream())
+                    .mapToLong(r -> r.timing().stopTimeoutMillis() + 5_000).sum();
+            long deadline = System.nanoTime() + (cfg.timeouts().ioTimeoutMillis() + 5_000 + stopMillis) * 1_000_000L;
             while (p.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }

@@ -44,6 +44,8 @@ public final class PowerLab implements AutoCloseable {
     private final Map<Integer, IpmiBmc> ipmi = new HashMap<>();
     private final Map<Integer, RedfishBmc> redfish = new HashMap<>();
 
+    private String yaml = "";
+
     public PowerLab(LabCluster cluster) {
         this.cluster = cluster;
     }
@@ -121,6 +123,7 @@ public final class PowerLab implements AutoCloseable {
                 device(y, "redfish-" + i, "fence_redfish", redfishParameters(ip), good);
             }
         }
+        y.append(yaml);
         if (!fencing.isEmpty()) {
             y.append("fencing:\n");
             fencing.lines().forEach(l -> y.append("  ").append(l).append('\n'));
@@ -215,6 +218,46 @@ public final class PowerLab implements AutoCloseable {
             return Files.exists(file) ? Files.readString(file) : "";
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Top-level YAML added to the configuration (e.g. {@code services:}, {@code ves:}). */
+    public PowerLab yaml(String topLevel) {
+        this.yaml = this.yaml + topLevel;
+        return this;
+    }
+
+    /** Every process of node {@code id}'s machine: its daemon and what it started (VEs, services). */
+    public List<Long> machinePids(int id) {
+        return switch (powerOf(id)) {
+            case IPMI -> ipmi.get(id).machinePids();
+            case REDFISH -> redfish.get(id).machinePids();
+            case NONE -> daemonPid(id).stream().boxed().toList();
+        };
+    }
+
+    /** A system panic: kill -9 of every process of node {@code id}'s machine, without its BMC knowing. */
+    public void crash(int id) {
+        for (long pid : machinePids(id)) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** A system hang: every process of node {@code id}'s machine frozen (its BMC still answers). */
+    public void hang(int id) {
+        switch (powerOf(id)) {
+            case IPMI -> ipmi.get(id).freezeMachine();
+            case REDFISH -> redfish.get(id).freezeMachine();
+            case NONE -> throw new IllegalStateException("node-" + id + " has no BMC machine to freeze");
+        }
+    }
+
+    /** The end of {@link #hang}. */
+    public void resume(int id) {
+        switch (powerOf(id)) {
+            case IPMI -> ipmi.get(id).thawMachine();
+            case REDFISH -> redfish.get(id).thawMachine();
+            case NONE -> throw new IllegalStateException("node-" + id + " has no BMC machine to thaw");
         }
     }
 

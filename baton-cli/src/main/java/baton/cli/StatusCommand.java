@@ -23,8 +23,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show every configured node with its verdict (up, suspect, network-lost, disk-lost, down, left,",
-                "absent) and the evidence, as the node daemon running on this host sees it.",
+        description = {"Show every configured node with its verdict (up, suspect, network-lost, disk-lost, down, fenced, left,",
+                "absent) and the evidence, the fence devices, and every workload with its owner, state and last reason,",
+                "as the node daemon running on this host sees it.",
                 "When no daemon runs here, show disk liveness only: the quorum disk is read twice,",
                 "one disk timeout apart, and each slot is judged with this host's",
                 "monotonic clock: fresh (counter advanced), stale (unchanged for the disk timeout), left,",
@@ -108,6 +109,36 @@ final class StatusCommand implements Callable<Integer> {
                     n.path("fencePath").asText("-"), n.path("evidence").asText());
         }
         b.append(t);
+        JsonNode devices = v.path("fenceDevices");
+        if (devices.size() > 0) {
+            b.append("\nfence devices: ");
+            java.util.List<String> parts = new java.util.ArrayList<>();
+            devices.forEach(d -> parts.add(d.path("name").asText() + " " + d.path("state").asText()
+                    + (d.has("reason") ? " (" + d.path("reason").asText() + ")" : "")));
+            b.append(String.join(", ", parts)).append('\n');
+        }
+        JsonNode workloads = v.path("workloads");
+        if (workloads.size() > 0) {
+            b.append("\n");
+            if (v.path("standby").size() > 0) {
+                java.util.List<String> standby = new java.util.ArrayList<>();
+                v.path("standby").forEach(n -> standby.add(n.asText()));
+                b.append("standby: ").append(String.join(", ", standby)).append('\n');
+            }
+            Table w = new Table("WORKLOAD", "KIND", "STATE", "OWNER", "HERE", "REASON");
+            for (JsonNode x : workloads) {
+                String state = x.path("desired").asText() + (x.has("next") ? ", moving to " + x.path("next").asText() : "")
+                        + (x.path("restarting").asBoolean() ? ", restarting" : "");
+                String reason = x.has("hold") ? "held: " + x.path("hold").asText() : x.path("reason").asText("-");
+                if (x.has("problem")) {
+                    reason = "PROBLEM: " + x.path("problem").asText() + "; " + reason;
+                }
+                w.row(x.path("name").asText(), x.path("kind").asText(), state, x.path("owner").asText("-"),
+                        x.path("here").asText() + (x.has("lastFailureHere") ? " (last failure: " + x.path("lastFailureHere").asText() + ")" : ""),
+                        reason);
+            }
+            b.append(w);
+        }
         JsonNode h = v.path("heartbeats");
         if (!h.isMissingNode()) {
             b.append("\nheartbeats: sent ").append(h.path("sent").asLong()).append(", accepted ").append(h.path("accepted").asLong())

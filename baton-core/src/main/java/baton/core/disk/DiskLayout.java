@@ -12,7 +12,9 @@ package baton.core.disk;
  *   block 97 .. 128  fence record of node n in block 96 + n, written by the coordinator
  *   block 129 .. 160 operator request from node n in block 128 + n, written by baton on node n
  *   block 161 .. 224 fence history: a ring of 64 fence records, written by the coordinator
- *   block 225 .. 255 reserved, zero
+ *   block 225        node settings (standby), written by the coordinator
+ *   block 226 .. 229 operators' answers, one sector per requesting node
+ *   block 230 .. 255 reserved, zero
  * </pre>
  *
  * Both copies have the same layout. In single-path mode the primary is the region at offset
@@ -53,6 +55,17 @@ public final class DiskLayout {
     public static final int REQUEST_BASE_BLOCK = 128;
     public static final int HISTORY_FIRST_BLOCK = 161;
     public static final int HISTORY_BLOCKS = 64;
+    /** The coordinator's settings of the nodes (standby), written like the owner records. */
+    public static final int NODE_SETTINGS_BLOCK = 225;
+    /** The coordinator's answers to operators' workload and node requests: one sector per requesting node, blocks 226..229. */
+    public static final int ANSWER_FIRST_BLOCK = 226;
+    public static final int ANSWER_BLOCKS = MAX_NODES / 8;
+
+    /** Offset of the answer sector for requests of node {@code nodeId}. */
+    public static long answerOffsetBytes(int nodeId) {
+        checkNode(nodeId);
+        return (long) ANSWER_FIRST_BLOCK * BLOCK_SIZE_BYTES + (long) (nodeId - 1) * 512;
+    }
 
     /** Block of the fence record about node {@code nodeId}. */
     public static int fenceRecordBlock(int nodeId) {

@@ -9,12 +9,20 @@ package baton.core.disk;
  *                    arithmetic so that a wrap from 2^64-1 to 0 still counts as progress
  * @param wallEpochMillis the writer's wall clock, for humans only: liveness never compares
  *                    clocks of different machines
+ * @param workloads   what the node declares about workloads (docs/workloads.md)
  */
-public record Slot(int nodeId, long incarnation, long counter, long wallEpochMillis, SlotState state, int flags) {
+public record Slot(int nodeId, long incarnation, long counter, long wallEpochMillis, SlotState state, int flags,
+                   SlotWorkloads workloads) {
     /** The writer cannot write one of the two copies. */
     public static final int FLAG_DEGRADED_DISK = 1;
 
+    /** A slot that declares no workloads. */
+    public Slot(int nodeId, long incarnation, long counter, long wallEpochMillis, SlotState state, int flags) {
+        this(nodeId, incarnation, counter, wallEpochMillis, state, flags, SlotWorkloads.NONE);
+    }
+
     public Slot {
+        java.util.Objects.requireNonNull(workloads, "workloads");
         if (nodeId < 1 || nodeId > DiskLayout.MAX_NODES) {
             throw new IllegalArgumentException("node id " + nodeId);
         }

@@ -38,13 +38,14 @@ import java.util.UUID;
  *      6    2 requester node id
  *      8   16 cluster id
  *     24    8 seq
- *     32    1 kind: 1 fence, 2 confirm
+ *     32    1 kind: 1 fence, 2 confirm, 3 start, 4 stop, 5 restart, 6 relocate, 7 freeze, 8 unfreeze,
+ *                9 standby, 10 unstandby
  *     33    1 reserved, zero
- *     34    2 target node id
+ *     34    2 target node id (0: any, for workload requests)
  *     36    8 target incarnation (0: whichever is down)
  *     44    8 writer's wall clock, ms since the epoch
  *     52  130 reason: 2-byte length, up to 128 bytes UTF-8, zero-padded
- *    182    2 reserved, zero
+ *    182    2 workload id (workload requests), 0 otherwise
  *    184   32 HMAC-SHA-256 over bytes 0..183
  *    216    4 CRC32C of bytes 0..215
  * </pre>
@@ -117,7 +118,7 @@ public final class FenceRecordCodec {
         };
     }
 
-    public byte[] encode(FenceRequest r) {
+    public byte[] encode(OperatorRequest r) {
         ByteBuffer b = SealedBlock.start(REQUEST_MAGIC, VERSION, r.requesterId(), clusterId);
         b.putLong(r.seq());
         b.put((byte) r.kind().code);
@@ -125,30 +126,31 @@ public final class FenceRecordCodec {
         b.putShort((short) r.targetId());
         b.putLong(r.targetIncarnation());
         b.putLong(r.wallEpochMillis());
-        SealedBlock.putText(b, r.reason(), FenceRequest.MAX_REASON_BYTES);
+        SealedBlock.putText(b, r.reason(), OperatorRequest.MAX_REASON_BYTES);
+        b.putShort((short) r.workloadId());
         byte[] out = SealedBlock.seal(b, key, REQUEST_MAC_OFFSET);
-        if (!(decodeRequest(out, 0, r.requesterId()) instanceof Read.Valid<FenceRequest> v)
+        if (!(decodeRequest(out, 0, r.requesterId()) instanceof Read.Valid<OperatorRequest> v)
                 || v.value().seq() != r.seq() || v.value().targetId() != r.targetId()) {
-            throw new IllegalStateException("fence request does not survive its own codec: " + r);
+            throw new IllegalStateException("operator request does not survive its own codec: " + r);
         }
         return out;
     }
 
-    public Read<FenceRequest> decodeRequest(byte[] data, int offset, int requesterId) {
+    public Read<OperatorRequest> decodeRequest(byte[] data, int offset, int requesterId) {
         return switch (SealedBlock.open(data, offset, key, clusterId, REQUEST_MAGIC, VERSION, requesterId, REQUEST_MAC_OFFSET,
-                "fence request")) {
+                "operator request")) {
             case SealedBlock.Opened.Empty e -> new Read.Empty<>();
             case SealedBlock.Opened.Bad bad -> new Read.Invalid<>(bad.problem(), bad.detail());
             case SealedBlock.Opened.Ok ok -> {
                 ByteBuffer b = ok.fields();
-                FenceRequest.Kind kind = FenceRequest.Kind.ofCode(b.get(32) & 0xff);
-                String reason = SealedBlock.getText(b, 52, FenceRequest.MAX_REASON_BYTES);
-                if (kind == null || b.get(33) != 0 || reason == null || !zero(b, 182, 2)) {
+                OperatorRequest.Kind kind = OperatorRequest.Kind.ofCode(b.get(32) & 0xff);
+                String reason = SealedBlock.getText(b, 52, OperatorRequest.MAX_REASON_BYTES);
+                if (kind == null || b.get(33) != 0 || reason == null) {
                     yield new Read.Invalid<>(SlotRead.Problem.FORMAT, "unknown kind, or reserved bytes not zero");
                 }
                 try {
-                    yield new Read.Valid<>(new FenceRequest(b.getShort(6) & 0xffff, b.getLong(24), kind, b.getShort(34) & 0xffff,
-                            b.getLong(36), b.getLong(44), reason));
+                    yield new Read.Valid<>(new OperatorRequest(b.getShort(6) & 0xffff, b.getLong(24), kind, b.getShort(34) & 0xffff,
+                            b.getLong(36), b.getLong(44), reason, b.getShort(182) & 0xffff));
                 } catch (IllegalArgumentException x) {
                     yield new Read.Invalid<>(SlotRead.Problem.FORMAT, x.getMessage());
                 }

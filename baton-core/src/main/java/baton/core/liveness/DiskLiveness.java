@@ -94,6 +94,7 @@ public final class DiskLiveness {
     private long nextCycleNanos;
     private long cycle;
     private long counter;
+    private baton.core.disk.SlotWorkloads declared = baton.core.disk.SlotWorkloads.NONE;
     private long wallMillis;
     private final CopyState[] copies = {new CopyState(), new CopyState()};
     private final SlotWatch[] peers;
@@ -222,6 +223,18 @@ public final class DiskLiveness {
         }
     }
 
+    /**
+     * What the next slot writes declare about this node's workloads; the shell calls it whenever
+     * that changes. A declaration reaches the disk with the next write of each copy.
+     */
+    public void declare(baton.core.disk.SlotWorkloads workloads) {
+        declared = java.util.Objects.requireNonNull(workloads, "workloads");
+    }
+
+    public baton.core.disk.SlotWorkloads declared() {
+        return declared;
+    }
+
     /** Writes the current slot to {@code c} unless a write is outstanding there (one at a time per copy). */
     private void writeSlot(Copy c, long now, List<DiskEffect> out) {
         CopyState s = copies[c.ordinal()];
@@ -238,7 +251,7 @@ public final class DiskLiveness {
         s.writeIssuedNanos = now;
         s.writeCounter = counter;
         s.leftIssued = phase == Phase.LEAVING;
-        out.add(new DiskEffect.WriteSlot(c, cycle, codec.encode(new Slot(selfId, incarnation, counter, wallMillis, state, flags))));
+        out.add(new DiskEffect.WriteSlot(c, cycle, codec.encode(new Slot(selfId, incarnation, counter, wallMillis, state, flags, declared))));
     }
 
     private void onWriteDone(DiskInput.WriteDone w, List<DiskEffect> out) {

@@ -11,7 +11,13 @@ public enum ExitReason {
     /** Another daemon with a newer incarnation writes this node's slot. */
     DUPLICATE_NODE(7),
     /** The coordinator wrote a poison pill for this incarnation: it was fenced through the disk. */
-    POISON_PILL(8);
+    POISON_PILL(8),
+    /**
+     * A part of this node failed in a way only a power cycle cures: a workload that cannot be
+     * stopped, or one of its own loops stuck or dead. It stops what it can and exits, so that
+     * its slot and heartbeats stop, the others declare it down, and its power switch fences it.
+     */
+    SELF_FENCE(9);
 
     public final int exitStatus;
 

@@ -219,6 +219,27 @@ public final class Placement {
         return r == Integer.MAX_VALUE ? "least loaded eligible node" : "preference " + (r + 1) + " of its domain";
     }
 
+    /**
+     * A node that may take {@code spec} from {@code except}: {@code to} when it is eligible, else
+     * (without {@code to}) the best eligible one.
+     */
+    public static Optional<Node> eligibleTarget(long now, Spec spec, List<Node> nodes, List<Failure> failures, int except,
+                                                Optional<Integer> to) {
+        if (to.isPresent()) {
+            return nodes.stream().filter(n -> n.id() == to.get() && n.id() != except && eligible(now, spec, n, failures)).findFirst();
+        }
+        Map<Integer, Node> byId = new HashMap<>();
+        nodes.forEach(n -> byId.put(n.id(), n));
+        return best(now, spec, byId, new HashMap<>(), failures, except);
+    }
+
+    /** Why each node may or may not run {@code spec}, for a refusal. */
+    public static String eligibility(long now, Spec spec, List<Node> nodes, List<Failure> failures) {
+        Map<Integer, Node> byId = new HashMap<>();
+        nodes.forEach(n -> byId.put(n.id(), n));
+        return eligibility(now, spec, byId, failures);
+    }
+
     private static String eligibility(long now, Spec spec, Map<Integer, Node> nodes, List<Failure> failures) {
         List<String> parts = new ArrayList<>();
         nodes.values().stream().sorted(Comparator.comparingInt(Node::id)).forEach(n -> {

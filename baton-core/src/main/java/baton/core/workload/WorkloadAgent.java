@@ -15,8 +15,9 @@ import java.util.TreeMap;
  *     should run, and no planned move takes it away ({@link WorkloadRecord#runsOn}). It starts it
  *     then, and stops it as soon as a record read says otherwise; one operation per workload at a
  *     time.</li>
- * <li>A workload that fails while it should run here is started again (restart in place); the
- *     failure is counted and reported, and the coordinator relocates it past its restart limit.</li>
+ * <li>A workload that fails while it should run here is started again (restart in place) until it
+ *     failed more often than its restart limit allows within its window; then it stays stopped
+ *     here, the node declares it failed out in its slot, and the coordinator relocates it.</li>
  * <li>{@link #acknowledgedTable()}: the newest table version whose orders this node has carried
  *     out; every workload it must not run is stopped. The node publishes it (with what it runs)
  *     so that the coordinator starts a planned move's next owner only after the old one stopped.</li>
@@ -35,17 +36,65 @@ public final class WorkloadAgent {
         record Stop(int id, String reason) implements Effect {}
     }
 
+    /** A workload's restart policy: at most {@code maxRestarts} failures within {@code windowNanos}, then it gives up here. */
+    public record RestartLimit(int maxRestarts, long windowNanos) {
+        public static final RestartLimit UNLIMITED = new RestartLimit(Integer.MAX_VALUE, 0);
+    }
+
     private final int selfId;
     private final long incarnation;
+    private final java.util.function.IntFunction<RestartLimit> limits;
+    private final Map<Integer, java.util.ArrayDeque<Long>> failureTimes = new TreeMap<>();
+    private long now;
     private final Map<Integer, Local> local = new TreeMap<>();
     private final Map<Integer, WorkloadRecord> records = new TreeMap<>();
     private final Map<Integer, Integer> failures = new TreeMap<>();
     private long readTable;
     private boolean stopping;
 
+    /** Restarts in place without limit (the coordinator's limit alone relocates). */
     public WorkloadAgent(int selfId, long incarnation) {
+        this(selfId, incarnation, id -> RestartLimit.UNLIMITED);
+    }
+
+    /**
+     * @param limits each workload's restart policy: past it, the node stops restarting the workload in place and
+     *               declares it failed out ({@link #failedOut}), so that the coordinator relocates it
+     */
+    public WorkloadAgent(int selfId, long incarnation, java.util.function.IntFunction<RestartLimit> limits) {
         this.selfId = selfId;
         this.incarnation = incarnation;
+        this.limits = limits;
+    }
+
+    /** The clock advanced: a workload whose failures left its window may be started here again. */
+    public List<Effect> tick(long nowNanos) {
+        this.now = nowNanos;
+        return drive();
+    }
+
+    /** {@link #failed(int)} at {@code nowNanos}. */
+    public List<Effect> failed(int id, long nowNanos) {
+        this.now = nowNanos;
+        return failed(id);
+    }
+
+    /** Whether {@code id} failed here more often within its window than its restart limit allows. */
+    public boolean failedOut(int id) {
+        RestartLimit limit = limits.apply(id);
+        java.util.ArrayDeque<Long> times = failureTimes.get(id);
+        if (times == null || limit == null || limit.maxRestarts() == Integer.MAX_VALUE) {
+            return false;
+        }
+        while (!times.isEmpty() && now - times.peekFirst() > limit.windowNanos()) {
+            times.removeFirst();
+        }
+        return times.size() > limit.maxRestarts();
+    }
+
+    /** The workloads this node has given up on ({@link #failedOut(int)}): what its slot declares. */
+    public List<Integer> failedOut() {
+        return failureTimes.keySet().stream().filter(this::failedOut).toList();
     }
 
     /** The records read from the disk (every workload record, as the newest of the two copies). */
@@ -68,6 +117,7 @@ public final class WorkloadAgent {
     /** A start failed, or a running workload failed (its monitor said so, or it exited). */
     public List<Effect> failed(int id) {
         failures.merge(id, 1, Integer::sum);
+        failureTimes.computeIfAbsent(id, k -> new java.util.ArrayDeque<>()).addLast(now);
         if (local.get(id) == Local.STARTING || local.get(id) == Local.RUNNING) {
             local.put(id, Local.STOPPED);
         }
@@ -100,7 +150,7 @@ public final class WorkloadAgent {
         for (WorkloadRecord r : records.values()) {
             Local l = local.getOrDefault(r.id(), Local.STOPPED);
             boolean mine = r.runsOn(selfId, incarnation);
-            if (mine && l == Local.STOPPED) {
+            if (mine && l == Local.STOPPED && !failedOut(r.id())) {
                 local.put(r.id(), Local.STARTING);
                 out.add(new Effect.Start(r.id(), r.epoch()));
             }

@@ -22,7 +22,7 @@ import java.util.UUID;
  *     48    8 writer's wall clock, ms since the epoch (for humans)
  *     56    2 owner node id, 0 none
  *     58    1 desired: 1 running, 2 stopped, 3 frozen
- *     59    1 reserved, zero
+ *     59    1 flags: bit 0 restart (stopped by an operator's restart, to run again once stopped)
  *     60    2 next node id (a planned move), 0 none
  *     62    2 reserved, zero
  *     64    8 owner incarnation
@@ -66,7 +66,7 @@ public final class WorkloadCodec {
         b.putLong(r.wallEpochMillis());
         b.putShort((short) r.ownerId());
         b.put((byte) (r.desired().ordinal() + 1));
-        b.put((byte) 0);
+        b.put((byte) r.flags());
         b.putShort((short) r.nextId());
         b.putShort((short) 0);
         b.putLong(r.ownerIncarnation());
@@ -91,14 +91,14 @@ public final class WorkloadCodec {
                 int desired = b.get(58) & 0xff;
                 String name = SealedBlock.getText(b, 80, WorkloadRecord.MAX_NAME_BYTES);
                 String reason = SealedBlock.getText(b, 146, WorkloadRecord.MAX_REASON_BYTES);
-                if (desired < 1 || desired > Placement.Desired.values().length || b.get(59) != 0 || b.getShort(62) != 0
+                if (desired < 1 || desired > Placement.Desired.values().length || (b.get(59) & ~WorkloadRecord.KNOWN_FLAGS) != 0 || b.getShort(62) != 0
                         || b.getInt(348) != 0 || name == null || reason == null) {
-                    yield new Read.Invalid(SlotRead.Problem.FORMAT, "unknown desired state, or reserved bytes not zero");
+                    yield new Read.Invalid(SlotRead.Problem.FORMAT, "unknown desired state or flags, or reserved bytes not zero");
                 }
                 try {
                     yield new Read.Valid(new WorkloadRecord(b.getShort(6) & 0xffff, b.getLong(24), b.getLong(32), b.getLong(40),
                             b.getLong(48), b.getShort(56) & 0xffff, b.getLong(64), Placement.Desired.values()[desired - 1],
-                            b.getShort(60) & 0xffff, b.getLong(72), name, reason));
+                            b.getShort(60) & 0xffff, b.getLong(72), name, reason, b.get(59) & 0xff));
                 } catch (IllegalArgumentException x) {
                     yield new Read.Invalid(SlotRead.Problem.FORMAT, x.getMessage());
                 }

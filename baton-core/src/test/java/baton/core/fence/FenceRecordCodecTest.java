@@ -14,7 +14,7 @@ class FenceRecordCodecTest {
     final FenceRecordCodec codec = new FenceRecordCodec(CLUSTER, KEY);
     final FenceRecord record = new FenceRecord(3, 1_700_000_000_123L, 42, 7, 1_700_000_100_000L, 1,
             FenceRecord.State.FENCED, true, 2, 99, "level 1: bmc-3 confirmed off");
-    final FenceRequest request = new FenceRequest(2, 1_700_000_000_500L, FenceRequest.Kind.CONFIRM, 3, 0, 1_700_000_000_500L,
+    final OperatorRequest request = new OperatorRequest(2, 1_700_000_000_500L, OperatorRequest.Kind.CONFIRM, 3, 0, 1_700_000_000_500L,
             "checked the rack by hand");
 
     @Test

@@ -4,7 +4,7 @@ import baton.core.disk.Copy;
 import baton.core.disk.DiskLayout;
 import baton.core.fence.FenceRecord;
 import baton.core.fence.FenceRecordCodec;
-import baton.core.fence.FenceRequest;
+import baton.core.fence.OperatorRequest;
 import baton.runtime.disk.DiskCopy;
 import baton.runtime.disk.QuorumDisk;
 import java.io.IOException;
@@ -88,12 +88,12 @@ public final class FenceBlocks {
     }
 
     /** The newest request of every node 1..maxNodeId that has one, by requester id. */
-    public Map<Integer, FenceRequest> requests(int maxNodeId) {
+    public Map<Integer, OperatorRequest> requests(int maxNodeId) {
         List<byte[]> areas = readBlocks(DiskLayout.requestBlock(1), maxNodeId);
-        Map<Integer, FenceRequest> out = new TreeMap<>();
+        Map<Integer, OperatorRequest> out = new TreeMap<>();
         for (int id = 1; id <= maxNodeId; id++) {
             for (byte[] area : areas) {
-                if (codec.decodeRequest(area, (id - 1) * DiskLayout.BLOCK_SIZE_BYTES, id) instanceof FenceRecordCodec.Read.Valid<FenceRequest> v) {
+                if (codec.decodeRequest(area, (id - 1) * DiskLayout.BLOCK_SIZE_BYTES, id) instanceof FenceRecordCodec.Read.Valid<OperatorRequest> v) {
                     out.merge(id, v.value(), (a, b) -> a.seq() >= b.seq() ? a : b);
                 }
             }

@@ -2,7 +2,7 @@ package baton.runtime.node;
 
 import baton.core.disk.DiskLayout;
 import baton.core.fence.FenceRecord;
-import baton.core.fence.FenceRequest;
+import baton.core.fence.OperatorRequest;
 import baton.runtime.fence.FenceBlocks;
 import baton.runtime.log.KvLog;
 import java.util.HashMap;
@@ -45,7 +45,7 @@ final class FenceLedger implements AutoCloseable {
     private boolean readingDead;
     private final long[] handledSeq = new long[DiskLayout.MAX_NODES + 1];
     private final long[] pillIncarnation = new long[DiskLayout.MAX_NODES + 1];
-    private final Map<Integer, FenceRequest> answering = new HashMap<>();
+    private final Map<Integer, OperatorRequest> answering = new HashMap<>();
 
     FenceLedger(FenceBlocks blocks, int selfId, int maxNodeId, KvLog log, Consumer<Runnable> loop) {
         this.blocks = blocks;
@@ -98,7 +98,7 @@ final class FenceLedger implements AutoCloseable {
     }
 
     /** Loop: the request the next records about {@code victimId} answer. */
-    void answer(int victimId, FenceRequest request) {
+    void answer(int victimId, OperatorRequest request) {
         answering.put(victimId, request);
     }
 
@@ -114,7 +114,7 @@ final class FenceLedger implements AutoCloseable {
         }
         boolean withPill = incarnation != 0 && pillIncarnation[victimId] == incarnation;
         // Records carry the request they answer until its answer is final.
-        FenceRequest req = state == FenceRecord.State.FENCING ? answering.get(victimId) : answering.remove(victimId);
+        OperatorRequest req = state == FenceRecord.State.FENCING ? answering.get(victimId) : answering.remove(victimId);
         worker.execute(() -> {
             List<String> errors;
             if (generation != gen) {
@@ -142,20 +142,20 @@ final class FenceLedger implements AutoCloseable {
      * Loop: reads the request blocks, unless a read is under way or the ledger is not ready;
      * {@code handler} gets each request not answered before, on the loop.
      */
-    void pollRequests(Consumer<FenceRequest> handler) {
+    void pollRequests(Consumer<OperatorRequest> handler) {
         if (!ready || polling) {
             return;
         }
         polling = true;
         long gen = generation;
         worker.execute(() -> {
-            Map<Integer, FenceRequest> requests = blocks.requests(maxNodeId);
+            Map<Integer, OperatorRequest> requests = blocks.requests(maxNodeId);
             loop.accept(() -> {
                 polling = false;
                 if (generation != gen || !ready) {
                     return;
                 }
-                for (FenceRequest r : requests.values()) {
+                for (OperatorRequest r : requests.values()) {
                     if (r.seq() > handledSeq[r.requesterId()]) {
                         handledSeq[r.requesterId()] = r.seq();
                         handler.accept(r);

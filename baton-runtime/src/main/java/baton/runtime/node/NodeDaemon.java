@@ -18,7 +18,7 @@ import baton.core.fence.FenceInput;
 import baton.core.fence.FenceEvent;
 import baton.core.fence.FenceRecord;
 import baton.core.fence.FenceRecordCodec;
-import baton.core.fence.FenceRequest;
+import baton.core.fence.OperatorRequest;
 import baton.core.fence.FenceState;
 import baton.core.fence.FenceWatch;
 import baton.core.fence.FenceWatchEffect;
@@ -114,7 +114,7 @@ public final class NodeDaemon {
     private final DiskHeader header;
     private final SlotCodec codec;
     private final ClusterKey key;
-    private final WorkloadStopper workloads;
+    private final WorkloadHost workloads;
     private final RunDir runDir;
     private final BlockingQueue<Input> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -138,16 +138,17 @@ public final class NodeDaemon {
     private final FenceLedger ledger;
     private final FenceMonitorRunner monitorRunner;
     private long lastRequestPollNanos;
+    private boolean leaving;
     /** Fenced verdicts whose record could not be written yet: retried every tick, recorded before believed. */
     private final java.util.List<FenceEffect.Fenced> unrecordedFences = new java.util.ArrayList<>();
     private boolean recordingFence;
     /** The operator request the current fencing step answers, if any. */
-    private FenceRequest answering;
+    private OperatorRequest answering;
     private HeartbeatService heartbeats;
     private long lastStatusNanos;
 
     private NodeDaemon(ClusterConfig config, NodeConfig node, KvLog log, QuorumDisk disk, DiskHeader header,
-                       SlotCodec codec, ClusterKey key, long incarnation, WorkloadStopper workloads, RunDir runDir) {
+                       SlotCodec codec, ClusterKey key, long incarnation, RunDir runDir) {
         this.config = config;
         this.node = node;
         this.log = log;
@@ -156,7 +157,6 @@ public final class NodeDaemon {
         this.codec = codec;
         this.key = key;
         this.incarnation = incarnation;
-        this.workloads = workloads;
         this.runDir = runDir;
         this.fenceCodec = new FenceRecordCodec(header.clusterId(), key);
         this.ledger = new FenceLedger(new FenceBlocks(disk, fenceCodec), node.id(), config.maxNodeId(), log,
@@ -166,6 +166,12 @@ public final class NodeDaemon {
             offer(new Input.Monitor(gen, done));
         });
         newCores();
+        java.nio.file.Path veDir = (runDir == null ? RunDir.of(RunDir.DEFAULT_ROOT, config.clusterName()) : runDir).dir()
+                .resolve(node.name()).resolve("ve");
+        int maxWorkloadId = config.workloads().stream().mapToInt(baton.runtime.config.WorkloadConfig::id).max().orElse(1);
+        this.workloads = new WorkloadHost(config, node, log, action -> offer(new Input.Call(action)),
+                new baton.runtime.workload.WorkloadBlocks(disk, header.clusterId(), key, maxWorkloadId), veDir, incarnation,
+                new ClusterSide());
     }
 
     private void newCores() {
@@ -186,7 +192,7 @@ public final class NodeDaemon {
      * carrying the exit status when the node must not start.
      */
     public static NodeDaemon prepare(ClusterConfig config, NodeConfig node, ClusterKey key, KvLog log,
-                                     WorkloadStopper workloads, RunDir runDir) throws StartFailure {
+                                     RunDir runDir) throws StartFailure {
         QuorumDisk disk;
         QuorumDisk.Verified verified;
         try {
@@ -227,7 +233,7 @@ public final class NodeDaemon {
                 + " rings=" + node.addresses().size() + " disk-interval-ms=" + config.timeouts().diskIntervalMillis()
                 + " disk-timeout-ms=" + config.timeouts().diskTimeoutMillis() + " network-timeout-ms="
                 + config.timeouts().networkTimeoutMillis());
-        return new NodeDaemon(config, node, log, disk, header, codec, key, incarnation, workloads, runDir);
+        return new NodeDaemon(config, node, log, disk, header, codec, key, incarnation, runDir);
     }
 
     /** The highest incarnation found in this node's slot on either copy, or 0. */
@@ -257,6 +263,11 @@ public final class NodeDaemon {
             if (runDir != null) {
                 runDir.writePid(node.name(), ProcessHandle.current().pid());
             }
+            if (!workloads.cleanUp()) {
+                log.error("event=exit reason=workload-leftover status=" + ExitStatus.FAILURE + " detail="
+                        + KvLog.q("a workload left running by an earlier daemon could not be stopped; stop it by hand"));
+                return ExitStatus.FAILURE;
+            }
             heartbeats = new HeartbeatService(config, node, header.clusterId(), key, incarnation, new Sink());
             heartbeats.start();
             while (running) {
@@ -283,6 +294,7 @@ public final class NodeDaemon {
                 heartbeats.close();
             }
             ledger.close();
+            workloads.close();
             disk.close();
             if (runDir != null) {
                 try {
@@ -326,6 +338,9 @@ public final class NodeDaemon {
                         ledger.readDead(this::believeRecord);
                     }
                 }
+                if (running) {
+                    workloads.tick(t.nowNanos());
+                }
                 if (t.nowNanos() - lastStatusNanos >= STATUS_EVERY_NANOS) {
                     lastStatusNanos = t.nowNanos();
                     writeStatus();
@@ -367,8 +382,17 @@ public final class NodeDaemon {
                 }
             }
             case Input.Leave l -> {
-                leaseStep(new LeaseInput.Resign(l.nowNanos()));
-                diskStep(new DiskInput.LeaveRequested(l.nowNanos(), l.wallMillis()));
+                if (leaving) {
+                    return;
+                }
+                leaving = true;
+                log.info("event=leaving note=" + KvLog.q("stopping this node's workloads before it leaves"));
+                // Its workloads stop first; only then does its slot say "left", which lets others recover them.
+                workloads.leave(() -> {
+                    long now = System.nanoTime();
+                    leaseStep(new LeaseInput.Resign(now));
+                    diskStep(new DiskInput.LeaveRequested(now, System.currentTimeMillis()));
+                });
             }
             case Input.Call c -> c.action().run();
             case Input.Pill p -> {
@@ -394,7 +418,7 @@ public final class NodeDaemon {
                         (block, err) -> new Input.Pill(gen, r.copy(), r.cycle(), block, err));
                 case PillWatch.Effect.Exit x -> {
                     ExitReason reason = x.pill() ? ExitReason.POISON_PILL : ExitReason.LOST_DISK;
-                    int n = workloads.stopAll(reason.label());
+                    int n = workloads.stopAllNow(reason.label());
                     log.error("event=workloads-stopped count=" + n + " reason=" + reason.label());
                     log.error("event=exit reason=" + reason.label() + " status=" + reason.exitStatus + " detail=" + KvLog.q(x.detail()));
                     exitStatus = reason.exitStatus;
@@ -422,7 +446,11 @@ public final class NodeDaemon {
     }
 
     /** An operator's request read from the quorum disk by this coordinator. */
-    private void onRequest(FenceRequest r) {
+    private void onRequest(OperatorRequest r) {
+        if (!r.kind().fence()) {
+            workloads.request(r); // a workload or node request: answered in the requester's answer sector
+            return;
+        }
         String from = config.node(r.requesterId()).map(NodeConfig::name).orElse("node " + r.requesterId());
         String target = config.node(r.targetId()).map(NodeConfig::name).orElse(null);
         log.warn("event=fence-request kind=" + r.kind().label + " from=" + from + " target=" + target + " seq=" + r.seq()
@@ -656,10 +684,11 @@ public final class NodeDaemon {
     private void rejoin(String why) {
         log.warn(why + " action=rejoin note=" + KvLog.q("others may have declared this node down;"
                 + " it stops its workloads and rejoins with a new incarnation"));
-        int n = workloads.stopAll("paused past the timeouts");
+        int n = workloads.stopAllNow("paused past the timeouts");
         log.warn("event=workloads-stopped count=" + n + " reason=self-paused");
         incarnation = DiskLiveness.nextIncarnation(incarnation, System.currentTimeMillis());
         newCores();
+        workloads.newIncarnation(incarnation);
         heartbeats.setIncarnation(incarnation);
         heartbeats.setHeldDown(0);
         log.info("event=rejoining incarnation=" + incarnation);
@@ -738,7 +767,7 @@ public final class NodeDaemon {
             case DiskEffect.Report r -> report(r.event());
             case DiskEffect.Exit x -> {
                 if (x.reason() != ExitReason.LEFT) {
-                    int n = workloads.stopAll(x.reason().label());
+                    int n = workloads.stopAllNow(x.reason().label());
                     log.warn("event=workloads-stopped count=" + n + " reason=" + x.reason().label());
                 }
                 log.line(x.reason() == ExitReason.LEFT ? KvLog.Level.INFO : KvLog.Level.ERROR,
@@ -777,7 +806,7 @@ public final class NodeDaemon {
         }
         String json = StatusJson.render(config, node, incarnation, diskCore, membership, lease.view(System.nanoTime()),
                 heartbeats == null ? null : heartbeats.stats(), fencing, fenceWatch.view(), System.nanoTime(),
-                System.currentTimeMillis());
+                System.currentTimeMillis(), workloads);
         Thread.ofVirtual().name("baton-status").start(() -> {
             try {
                 RunDir.replace(runDir.statusFile(node.name()), json);
@@ -841,6 +870,72 @@ public final class NodeDaemon {
     private void offerNow(Input in) {
         if (!inbox.offer(in)) {
             droppedInputs.incrementAndGet();
+        }
+    }
+
+    /** What the workload side reads from the cores, on the loop. */
+    private final class ClusterSide implements WorkloadHost.Cluster {
+        @Override
+        public boolean member() {
+            return running && !leaving && diskCore.phase() == DiskLiveness.Phase.MEMBER;
+        }
+
+        @Override
+        public boolean coordinator(long nowNanos) {
+            return fencing.isCoordinator() && lease.isCoordinator(nowNanos);
+        }
+
+        @Override
+        public long leaseGeneration() {
+            return lease.generation();
+        }
+
+        @Override
+        public java.util.List<baton.core.workload.Placement.Node> nodes(baton.core.workload.NodeSettings settings) {
+            java.util.List<baton.core.workload.Placement.Node> out = new java.util.ArrayList<>();
+            for (NodeConfig n : config.nodes()) {
+                if (n.id() == node.id()) {
+                    out.add(new baton.core.workload.Placement.Node(n.id(), incarnation, Verdict.UP, settings.standby(n.id())));
+                    continue;
+                }
+                Verdict v = membership.verdict(n.id());
+                long inc = v == Verdict.DOWN || v == Verdict.FENCED ? membership.downIncarnation(n.id())
+                        : membership.newestIncarnation(n.id());
+                out.add(new baton.core.workload.Placement.Node(n.id(), inc, v, settings.standby(n.id())));
+            }
+            return out;
+        }
+
+        @Override
+        public java.util.Map<Integer, baton.core.workload.OwnerTable.Published> published() {
+            java.util.Map<Integer, baton.core.workload.OwnerTable.Published> out = new java.util.HashMap<>();
+            for (DiskLiveness.NodeView v : diskCore.view()) {
+                if (v.slot() != null && v.nodeId() != node.id()) {
+                    out.put(v.nodeId(), new baton.core.workload.OwnerTable.Published(v.slot().incarnation(), v.slot().workloads()));
+                }
+            }
+            out.put(node.id(), new baton.core.workload.OwnerTable.Published(incarnation, diskCore.declared()));
+            return out;
+        }
+
+        @Override
+        public void declare(baton.core.disk.SlotWorkloads w) {
+            diskCore.declare(w);
+        }
+
+        @Override
+        public void selfFence(String why) {
+            if (!running) {
+                return;
+            }
+            log.error("event=self-fence reason=" + KvLog.q(why) + " note=" + KvLog.q("this node exits so that its slot and"
+                    + " heartbeats stop and the cluster fences it"));
+            int n = workloads.stopAllNow(ExitReason.SELF_FENCE.label());
+            log.error("event=workloads-stopped count=" + n + " reason=" + ExitReason.SELF_FENCE.label());
+            log.error("event=exit reason=" + ExitReason.SELF_FENCE.label() + " status=" + ExitReason.SELF_FENCE.exitStatus
+                    + " detail=" + KvLog.q(why));
+            exitStatus = ExitReason.SELF_FENCE.exitStatus;
+            running = false;
         }
     }
 

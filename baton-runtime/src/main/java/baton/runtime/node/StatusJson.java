@@ -32,7 +32,7 @@ public final class StatusJson {
 
     static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
                          CoordinatorLease.View lease, HeartbeatStats heartbeats, Fencing fencing, FenceWatch.View watch,
-                         long nowNanos, long nowEpochMillis) {
+                         long nowNanos, long nowEpochMillis, WorkloadHost workloads) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cluster", config.clusterName());
         root.put("node", self.name());
@@ -111,6 +111,9 @@ public final class StatusJson {
             o.put("consecutiveFailures", d.consecutiveFailures());
             ArrayNode serves = o.putArray("nodes");
             d.nodes().forEach(id -> serves.add(config.node(id).map(NodeConfig::name).orElse(String.valueOf(id))));
+        }
+        if (workloads != null) {
+            workloads.status(root);
         }
         return root.toString() + "\n";
     }

@@ -41,17 +41,28 @@ public final class ExecDriver {
     public static final int DEFAULT_OUTPUT_LIMIT_BYTES = 256 * 1024;
 
     /** Set by Baton in every command's environment; a resource cannot override them. */
-    static final Set<String> FIXED_ENVIRONMENT = Set.of("PATH", "LC_ALL", "BATON_RESOURCE", "BATON_ACTION");
+    static final Set<String> FIXED_ENVIRONMENT = Set.of("PATH", "LC_ALL", "BATON_RESOURCE", "BATON_ACTION", "BATON_NODE");
 
     private static final Pattern NO_PREFIX = Pattern.compile("^");
 
     private final int outputLimitBytes;
+    private final String nodeName;
 
     public ExecDriver() {
         this(DEFAULT_OUTPUT_LIMIT_BYTES);
     }
 
+    /** Commands get {@code BATON_NODE=nodeName}: the node they run on. */
+    public ExecDriver(String nodeName) {
+        this(DEFAULT_OUTPUT_LIMIT_BYTES, nodeName);
+    }
+
     public ExecDriver(int outputLimitBytes) {
+        this(outputLimitBytes, "");
+    }
+
+    public ExecDriver(int outputLimitBytes, String nodeName) {
+        this.nodeName = java.util.Objects.requireNonNull(nodeName, "nodeName");
         if (outputLimitBytes < ProcessCall.MIN_OUTPUT_LIMIT_BYTES || outputLimitBytes > ProcessCall.MAX_OUTPUT_LIMIT_BYTES) {
             throw new IllegalArgumentException("outputLimitBytes " + outputLimitBytes + " outside "
                     + ProcessCall.MIN_OUTPUT_LIMIT_BYTES + ".." + ProcessCall.MAX_OUTPUT_LIMIT_BYTES);
@@ -78,6 +89,9 @@ public final class ExecDriver {
         env.put("LC_ALL", "C");
         env.put("BATON_RESOURCE", resource.name());
         env.put("BATON_ACTION", action.name().toLowerCase(Locale.ROOT));
+        if (!nodeName.isEmpty()) {
+            env.put("BATON_NODE", nodeName);
+        }
         ProcessCall.Outcome outcome = ProcessCall.run(command, Optional.of(env), new byte[0], outputLimitBytes, deadline,
                 action == ExecAction.START ? ProcessCall.Leftovers.KEEP : ProcessCall.Leftovers.KILL);
         return ResourceResult.of(outcome, ExecDriver::reason,

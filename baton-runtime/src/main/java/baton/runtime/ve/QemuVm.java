@@ -359,6 +359,40 @@ public final class QemuVm implements AutoCloseable {
         process.waitFor(KILL_CONFIRM_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * The pid of a QEMU of this VE that runs here without this process having started it: left
+     * by a daemon that died, found by its pidfile in {@code runDir}.
+     */
+    public static OptionalLong leftover(VeSpec spec, Path runDir) {
+        try {
+            return runningPid(VeFiles.under(runDir, spec.name()).pidFile());
+        } catch (IOException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * Kills a leftover QEMU of this VE ({@link #leftover}) and deletes its taps on {@code host}.
+     * Throws when it survives: then the VE may still run here.
+     */
+    public static void killLeftover(VeSpec spec, Path runDir, CommandPrefix host) throws IOException, InterruptedException {
+        OptionalLong pid = leftover(spec, runDir);
+        if (pid.isPresent()) {
+            Optional<ProcessHandle> h = ProcessHandle.of(pid.getAsLong());
+            h.ifPresent(ProcessHandle::destroyForcibly);
+            long until = System.nanoTime() + KILL_CONFIRM_LIMIT.toNanos();
+            while (h.isPresent() && h.get().isAlive() && System.nanoTime() < until) {
+                Thread.sleep(20);
+            }
+            if (h.isPresent() && h.get().isAlive()) {
+                throw new IOException("leftover QEMU pid " + pid.getAsLong() + " of VE " + spec.name() + " survived SIGKILL");
+            }
+        }
+        for (int i = 0; i < spec.nics().size(); i++) {
+            Tap.forget(host, QemuCommand.tapName(spec.name(), i));
+        }
+    }
+
     /** The pid in QEMU's pidfile if a QEMU of that pid runs. */
     static OptionalLong runningPid(Path pidFile) throws IOException {
         String text;

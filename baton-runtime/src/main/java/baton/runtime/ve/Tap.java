@@ -62,6 +62,11 @@ public final class Tap {
         return bridge;
     }
 
+    /** Deletes tap {@code name} on {@code host} if it exists (left by a QEMU that was killed). */
+    public static void forget(CommandPrefix host, String name) throws IOException, InterruptedException {
+        new Tap(host, name, "").delete();
+    }
+
     /** Deletes the tap; a tap that is already gone is fine. */
     public void delete() throws IOException, InterruptedException {
         ProcessCall.Outcome o = ip(host, "link", "del", "dev", name);

@@ -2,12 +2,12 @@ package baton.sim.workload;
 
 import baton.core.membership.Verdict;
 import baton.core.workload.Placement;
-import baton.core.workload.Placement.Decision;
 import baton.core.workload.WorkloadAgent;
 import baton.core.workload.WorkloadRecord;
+import baton.core.workload.OwnerTable;
+import baton.core.disk.SlotWorkloads;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -100,7 +100,6 @@ public final class WorkloadWorld {
     private final List<Node> nodes = new ArrayList<>();
     private final List<Placement.Spec> specs = new ArrayList<>();
     private final Map<Integer, WorkloadRecord> table = new TreeMap<>();
-    private final Map<Integer, Placement.Desired> desired = new TreeMap<>();
     private final List<Placement.Failure> failures = new ArrayList<>();
     private final PriorityQueue<Ev> queue = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
             : Long.compare(a.seq, b.seq));
@@ -109,7 +108,6 @@ public final class WorkloadWorld {
     private final List<MovePhase> moves = new ArrayList<>();
     private long seq;
     private long now;
-    private long tableVersion;
     private long steps;
 
     // timing (nanos)
@@ -381,17 +379,6 @@ public final class WorkloadWorld {
         return true;
     }
 
-    /** Operator: set what the workload should be (frozen, stopped, running). */
-    public void operator(int w, Placement.Desired d) {
-        WorkloadRecord r = table.get(w);
-        if (r == null) {
-            return;
-        }
-        trace("OPERATOR w" + w + " " + d);
-        desired.put(w, d);
-        write(r.id(), r.ownerId(), r.ownerIncarnation(), d, r.nextId(), r.nextIncarnation(), "operator: " + d);
-    }
-
     private void startFencing(Node n) {
         n.detectAt = now + detectNanos;
         n.fenceAt = n.detectAt + between(fenceMinNanos, fenceMaxNanos);
@@ -467,82 +454,50 @@ public final class WorkloadWorld {
             return;
         }
         List<Placement.Node> view = nodes.stream().map(n -> new Placement.Node(n.id, n.incarnation, verdict(n), n.standby)).toList();
-        Map<Integer, Placement.Current> current = new HashMap<>();
-        for (WorkloadRecord r : table.values()) {
-            if (r.ownerId() != 0) {
-                current.put(r.id(), new Placement.Current(r.id(), r.ownerId(), r.ownerIncarnation(), r.desired()));
-            }
+        Map<Integer, OwnerTable.Published> published = new HashMap<>();
+        for (Node n : nodes) {
+            published.put(n.id, new OwnerTable.Published(n.pubInc, SlotWorkloads.of(n.pubAck, n.pubActive, List.of())));
         }
-        List<Decision> decisions = Placement.decide(now, specs, view, current, desired, failures);
-        Map<Integer, Decision> byWorkload = new LinkedHashMap<>();
-        decisions.forEach(d -> byWorkload.put(d.workloadId(), d));
-        for (Decision d : decisions) {
-            WorkloadRecord r = table.get(d.workloadId());
-            switch (d) {
-                case Decision.Place p -> own(p.workloadId(), p.nodeId(), p.incarnation(), p.reason());
-                case Decision.Adopt a -> own(a.workloadId(), a.nodeId(), a.incarnation(), a.reason());
-                case Decision.Recover rc -> {
-                    Node from = node(r.ownerId());
-                    boolean off = from.power == Power.OFF || from.incarnation != r.ownerIncarnation();
+        OwnerTable.Plan plan = OwnerTable.plan(new OwnerTable.Context(now, 1, 0, specs, view, published, table, failures,
+                brokenMoveSkipsStopWait));
+        for (OwnerTable.Write w : plan.writes()) {
+            WorkloadRecord r = w.record();
+            WorkloadRecord old = w.previous();
+            switch (w.change()) {
+                case RECOVER -> {
+                    Node from = node(old.ownerId());
+                    boolean off = from.power == Power.OFF || from.incarnation != old.ownerIncarnation();
                     if (!off) {
-                        violation("w" + rc.workloadId() + " recovered on node " + rc.nodeId() + " while its previous owner node "
-                                + r.ownerId() + "/" + r.ownerIncarnation() + " is powered on");
+                        violation("w" + r.id() + " recovered on node " + r.ownerId() + " while its previous owner node "
+                                + old.ownerId() + "/" + old.ownerIncarnation() + " is powered on");
                     }
-                    recovered.add(new Recovered(rc.workloadId(), r.ownerId(), r.ownerIncarnation(), rc.nodeId(), now));
-                    own(rc.workloadId(), rc.nodeId(), rc.incarnation(), rc.reason());
+                    recovered.add(new Recovered(r.id(), old.ownerId(), old.ownerIncarnation(), r.ownerId(), now));
                 }
-                case Decision.Move m -> {
-                    if (r.nextId() == 0) {
-                        moves.add(new MovePhase(m.workloadId(), 1, m.fromNodeId(), m.nodeId(), now));
-                        trace("COORD w" + m.workloadId() + " move phase 1: next = node " + m.nodeId() + " (" + m.reason() + ")");
-                        write(r.id(), r.ownerId(), r.ownerIncarnation(), r.desired(), m.nodeId(), m.incarnation(), m.reason());
-                    } else if (!targetOk(r) && m.nodeId() != r.ownerId()) {
-                        trace("COORD w" + m.workloadId() + " move re-targeted to node " + m.nodeId());
-                        write(r.id(), r.ownerId(), r.ownerIncarnation(), r.desired(), m.nodeId(), m.incarnation(), m.reason());
-                    }
-                }
-                case Decision.Hold h -> { }
+                case MOVE_BEGIN -> moves.add(new MovePhase(r.id(), 1, r.ownerId(), r.nextId(), now));
+                case MOVE_FINISH -> moves.add(new MovePhase(r.id(), 2, old.ownerId(), r.ownerId(), now));
+                default -> { }
             }
-        }
-        for (WorkloadRecord r : List.copyOf(table.values())) {
-            if (r.nextId() == 0 || r.desired() != Placement.Desired.RUNNING) {
-                continue;
-            }
-            Node owner = node(r.ownerId());
-            Decision d = byWorkload.get(r.id());
-            if (d == null && verdict(owner) == Verdict.UP && owner.incarnation == r.ownerIncarnation()) {
-                trace("COORD w" + r.id() + " move cancelled: no reason to move any more");
-                write(r.id(), r.ownerId(), r.ownerIncarnation(), r.desired(), 0, 0, "move cancelled");
-                continue;
-            }
-            boolean stopped = owner.pubInc == r.ownerIncarnation() && owner.pubAck >= r.tableVersion()
-                    && !owner.pubActive.contains(r.id());
-            if ((stopped || brokenMoveSkipsStopWait) && targetOk(r)) {
-                moves.add(new MovePhase(r.id(), 2, r.ownerId(), r.nextId(), now));
-                trace("COORD w" + r.id() + " move phase 2: owner = node " + r.nextId() + " (node " + r.ownerId()
-                        + " acknowledged table " + owner.pubAck + ")");
-                write(r.id(), r.nextId(), r.nextIncarnation(), r.desired(), 0, 0, "moved from node " + r.ownerId());
-            }
+            trace("COORD w" + r.id() + " " + w.change() + ": owner = node " + r.ownerId() + "/" + r.ownerIncarnation()
+                    + (r.nextId() != 0 ? ", next = node " + r.nextId() : "") + " " + r.desired() + " (" + r.reason() + ")");
+            put(r);
         }
     }
 
-    private boolean targetOk(WorkloadRecord r) {
-        Node t = node(r.nextId());
-        return verdict(t) == Verdict.UP && t.incarnation == r.nextIncarnation() && !t.standby;
+    /** Operator: set what the workload should be (frozen, stopped, running). */
+    public void operator(int w, Placement.Desired d) {
+        if (!table.containsKey(w)) {
+            return;
+        }
+        trace("OPERATOR w" + w + " " + d);
+        OwnerTable.Context ctx = new OwnerTable.Context(now, 1, 0, specs, List.of(), Map.of(), table);
+        Placement.Spec spec = specs.stream().filter(s -> s.id() == w).findFirst().orElseThrow();
+        if (OwnerTable.setDesired(ctx, spec, d, "operator") instanceof OwnerTable.Answer.Done done) {
+            put(done.write().record());
+        }
     }
 
-    private void own(int w, int nodeId, long inc, String reason) {
-        trace("COORD w" + w + " owner = node " + nodeId + "/" + inc + ": " + reason);
-        WorkloadRecord r = table.get(w);
-        write(w, nodeId, inc, r == null ? Placement.Desired.RUNNING : r.desired(), 0, 0, reason);
-    }
-
-    private void write(int w, int owner, long ownerInc, Placement.Desired d, int next, long nextInc, String reason) {
-        WorkloadRecord old = table.get(w);
-        long epoch = old == null ? 1 : old.epoch() + 1;
-        tableVersion++;
-        String why = reason.length() > 150 ? reason.substring(0, 150) : reason;
-        table.put(w, new WorkloadRecord(w, epoch, tableVersion, 1, 0, owner, ownerInc, d, next, nextInc, "w" + w, why));
+    private void put(WorkloadRecord r) {
+        table.put(r.id(), r);
     }
 
     // ---------------------------------------------------------------- checker

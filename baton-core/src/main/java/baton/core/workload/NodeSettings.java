@@ -1,0 +1,95 @@
+package baton.core.workload;
+
+import baton.core.disk.ClusterKey;
+import baton.core.disk.DiskLayout;
+import baton.core.disk.SealedBlock;
+import baton.core.disk.SlotRead;
+import java.nio.ByteBuffer;
+import java.util.UUID;
+
+/**
+ * What operators set on nodes and the coordinator keeps on the quorum disk (block
+ * {@value DiskLayout#NODE_SETTINGS_BLOCK} of each copy): which nodes are in standby, where
+ * placement puts nothing and from which every workload moves off. Written only by the
+ * coordinator; newer by lease generation, then epoch ({@link #compareNewer}).
+ *
+ * @param standby bit (id - 1) set: node id is in standby
+ * @param writerId the coordinator node that wrote it
+ */
+public record NodeSettings(long epoch, long generation, long wallEpochMillis, int writerId, int standby) {
+    public static final NodeSettings NONE = new NodeSettings(0, 0, 0, 0, 0);
+
+    public boolean standby(int nodeId) {
+        return (standby & (1 << (nodeId - 1))) != 0;
+    }
+
+    public NodeSettings withStandby(int nodeId, boolean on, long generation, long wallMillis, int writerId) {
+        int bits = on ? standby | (1 << (nodeId - 1)) : standby & ~(1 << (nodeId - 1));
+        return new NodeSettings(epoch + 1, generation, wallMillis, writerId, bits);
+    }
+
+    public int compareNewer(NodeSettings o) {
+        return generation != o.generation ? Long.compare(generation, o.generation) : Long.compare(epoch, o.epoch);
+    }
+
+    /**
+     * The block's format.
+     *
+     * <pre>
+     * offset size field
+     *      0    4 magic "BNST"
+     *      4    2 format version (1)
+     *      6    2 the writing coordinator's node id
+     *      8   16 cluster id
+     *     24    8 epoch
+     *     32    8 coordinator lease generation
+     *     40    8 writer's wall clock, ms since the epoch
+     *     48    4 standby: bit (id - 1) for node id
+     *     52   12 reserved, zero
+     *     64   32 HMAC-SHA-256 over bytes 0..63
+     *     96    4 CRC32C of bytes 0..95
+     *    100 3996 zero
+     * </pre>
+     */
+    public static final class Codec {
+        static final byte[] MAGIC = {'B', 'N', 'S', 'T'};
+        static final int VERSION = 1;
+        static final int MAC_OFFSET = 64;
+
+        private final UUID clusterId;
+        private final ClusterKey key;
+
+        public Codec(UUID clusterId, ClusterKey key) {
+            this.clusterId = clusterId;
+            this.key = key;
+        }
+
+        public byte[] encode(NodeSettings s) {
+            ByteBuffer b = SealedBlock.start(MAGIC, VERSION, s.writerId(), clusterId);
+            b.putLong(s.epoch());
+            b.putLong(s.generation());
+            b.putLong(s.wallEpochMillis());
+            b.putInt(s.standby());
+            return SealedBlock.seal(b, key, MAC_OFFSET);
+        }
+
+        /** The settings, {@link #NONE} for a never-written block, or null with the problem in {@code problem[0]}. */
+        public NodeSettings decode(byte[] block, int offset, String[] problem) {
+            return switch (SealedBlock.open(block, offset, key, clusterId, MAGIC, VERSION, 0, MAC_OFFSET, "node settings")) {
+                case SealedBlock.Opened.Empty e -> NONE;
+                case SealedBlock.Opened.Bad bad -> {
+                    problem[0] = bad.problem() + ": " + bad.detail();
+                    yield null;
+                }
+                case SealedBlock.Opened.Ok ok -> {
+                    ByteBuffer b = ok.fields();
+                    if (b.getInt(52) != 0 || b.getLong(56) != 0) {
+                        problem[0] = SlotRead.Problem.FORMAT + ": reserved bytes not zero";
+                        yield null;
+                    }
+                    yield new NodeSettings(b.getLong(24), b.getLong(32), b.getLong(40), b.getShort(6) & 0xffff, b.getInt(48));
+                }
+            };
+        }
+    }
+}

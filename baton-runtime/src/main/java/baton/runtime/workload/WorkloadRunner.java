@@ -1,0 +1,271 @@
+package baton.runtime.workload;
+
+import baton.runtime.config.WorkloadConfig;
+import baton.runtime.log.KvLog;
+import baton.runtime.resource.ExecDriver;
+import baton.runtime.resource.OcfDriver;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node's hands for its workloads: one lane (a virtual thread) per configured workload runs
+ * its starts and stops one at a time, in order, and between them monitors it while it runs.
+ * Results go to the {@link Listener}, tagged with the tag of the operation they answer, so that
+ * the daemon can drop answers meant for cores it has replaced.
+ *
+ * <p>A failure is reported only once the workload is stopped again: a failed start undoes
+ * itself, and a monitor failure stops what is left before it is reported. So "failed" means
+ * "not running here", which the node may acknowledge to the coordinator. A stop that fails
+ * means the workload may still run: the listener hears {@code stopFailed}, and the node must
+ * be fenced.
+ */
+public final class WorkloadRunner {
+    /** Answers, on the lanes' threads. */
+    public interface Listener {
+        void started(long tag, int id);
+
+        /** It failed (to start, or while running) and is stopped. */
+        void failed(long tag, int id, String reason);
+
+        void stopped(long tag, int id);
+
+        /** A stop failed: it may still run. */
+        void stopFailed(long tag, int id, String reason);
+    }
+
+    /** Where a workload stands on this node, as the runner knows it. */
+    public enum State { STOPPED, STARTING, RUNNING, STOPPING, FAILED }
+
+    private record Op(boolean start, long tag, String reason) {}
+
+    private final Map<Integer, Lane> lanes = new TreeMap<>();
+    private final Listener listener;
+    private final KvLog log;
+
+    public WorkloadRunner(List<WorkloadConfig> workloads, String nodeName, Path veRunDir, Listener listener, KvLog log) {
+        this.listener = listener;
+        this.log = log;
+        ExecDriver exec = new ExecDriver(nodeName);
+        OcfDriver ocf = new OcfDriver();
+        for (WorkloadConfig w : workloads) {
+            lanes.put(w.id(), new Lane(new WorkloadDriver(w, exec, ocf, veRunDir)));
+        }
+    }
+
+    public void start(long tag, int id) {
+        lane(id).submit(new Op(true, tag, "placed here"));
+    }
+
+    public void stop(long tag, int id, String reason) {
+        lane(id).submit(new Op(false, tag, reason));
+    }
+
+    /** A frozen workload is not monitored: Baton leaves it as it is. */
+    public void frozen(int id, boolean frozen) {
+        lane(id).frozen = frozen;
+    }
+
+    public State state(int id) {
+        return lane(id).state;
+    }
+
+    /** The last failure reported for {@code id} here, if any. */
+    public Optional<String> lastFailure(int id) {
+        return Optional.ofNullable(lane(id).lastFailure);
+    }
+
+    /**
+     * Before the node takes part: asks every workload whether something of it runs here already
+     * (left by a daemon that died) and stops it. Returns the names it stopped; throws when a stop
+     * failed, so that the node does not start next to a workload it cannot stop.
+     */
+    public List<String> cleanUp() throws InterruptedException, java.io.IOException {
+        List<String> stopped = new java.util.ArrayList<>();
+        for (Lane lane : lanes.values()) {
+            WorkloadDriver d = lane.driver;
+            if (d.anyRunning()) {
+                log.warn("event=workload-leftover workload=" + d.workload().name() + " action=stop");
+                try {
+                    d.stop();
+                } catch (WorkloadDriver.Failure f) {
+                    throw new java.io.IOException(d.workload().name() + ": " + f.getMessage(), f);
+                }
+                stopped.add(d.workload().name());
+            }
+        }
+        return stopped;
+    }
+
+    /**
+     * Stops everything now, whatever was queued, and waits up to {@code limit}; what has not
+     * stopped by then is killed where it can be (a VE's QEMU). For a node that must exit.
+     * Returns how many workloads were running or starting. The lanes take work again afterwards.
+     */
+    public int stopAll(String reason, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        int count = 0;
+        for (Lane lane : lanes.values()) {
+            if (lane.state != State.STOPPED && lane.state != State.FAILED) {
+                count++;
+            }
+            lane.queue.clear();
+            lane.submit(new Op(false, -1, reason));
+        }
+        for (Lane lane : lanes.values()) {
+            if (!lane.awaitIdleStopped(deadline)) {
+                log.error("event=workload-stop-timeout workload=" + lane.driver.workload().name() + " action=kill");
+                lane.driver.kill();
+            }
+        }
+        return count;
+    }
+
+    /** Ends the lanes (they stop nothing: call {@link #stopAll} first). */
+    public void close() {
+        lanes.values().forEach(l -> l.thread.interrupt());
+    }
+
+    private Lane lane(int id) {
+        Lane l = lanes.get(id);
+        if (l == null) {
+            throw new IllegalArgumentException("no workload with id " + id + " in this node's configuration");
+        }
+        return l;
+    }
+
+    private final class Lane {
+        final WorkloadDriver driver;
+        final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
+        final Thread thread;
+        volatile State state = State.STOPPED;
+        volatile String lastFailure;
+        volatile boolean busy;
+        volatile boolean frozen;
+        long runningTag;
+
+        Lane(WorkloadDriver driver) {
+            this.driver = driver;
+            this.thread = Thread.ofVirtual().name("baton-workload-" + driver.workload().name()).start(this::loop);
+        }
+
+        void submit(Op op) {
+            queue.add(op);
+        }
+
+        boolean awaitIdleStopped(long deadlineNanos) {
+            while (System.nanoTime() < deadlineNanos) {
+                if (queue.isEmpty() && !busy && (state == State.STOPPED || state == State.FAILED)) {
+                    return true;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return false;
+        }
+
+        String name() {
+            return driver.workload().name();
+        }
+
+        private void loop() {
+            long interval = driver.workload().resources().stream().mapToLong(r -> r.timing().monitorIntervalMillis()).min().orElse(2000);
+            try {
+                while (true) {
+                    Op op = state == State.RUNNING ? queue.poll(interval, TimeUnit.MILLISECONDS) : queue.take();
+                    busy = true;
+                    try {
+                        if (op == null) {
+                            monitor();
+                        } else if (op.start()) {
+                            start(op.tag());
+                        } else {
+                            stop(op.tag(), op.reason());
+                        }
+                    } finally {
+                        busy = false;
+                    }
+                }
+            } catch (InterruptedException e) {
+                // closing
+            }
+        }
+
+        private void start(long tag) throws InterruptedException {
+            if (state == State.RUNNING) {
+                listener.started(tag, driver.workload().id());
+                return;
+            }
+            state = State.STARTING;
+            log.info("event=workload-start workload=" + name());
+            long t0 = System.nanoTime();
+            try {
+                driver.start();
+                state = State.RUNNING;
+                runningTag = tag;
+                log.info("event=workload-started workload=" + name() + " took-ms=" + (System.nanoTime() - t0) / 1_000_000);
+                listener.started(tag, driver.workload().id());
+            } catch (WorkloadDriver.Failure f) {
+                state = State.FAILED;
+                lastFailure = f.getMessage();
+                log.warn("event=workload-start-failed workload=" + name() + " reason=" + KvLog.q(f.getMessage()));
+                listener.failed(tag, driver.workload().id(), f.getMessage());
+            }
+        }
+
+        private void stop(long tag, String reason) throws InterruptedException {
+            boolean wasUp = state == State.RUNNING || state == State.STARTING;
+            state = State.STOPPING;
+            if (wasUp) {
+                log.info("event=workload-stop workload=" + name() + " reason=" + KvLog.q(reason));
+            }
+            long t0 = System.nanoTime();
+            try {
+                driver.stop();
+                state = State.STOPPED;
+                if (wasUp) {
+                    log.info("event=workload-stopped workload=" + name() + " took-ms=" + (System.nanoTime() - t0) / 1_000_000);
+                }
+                if (tag >= 0) {
+                    listener.stopped(tag, driver.workload().id());
+                }
+            } catch (WorkloadDriver.Failure f) {
+                state = State.FAILED;
+                lastFailure = "stop failed: " + f.getMessage();
+                log.error("event=workload-stop-failed workload=" + name() + " reason=" + KvLog.q(f.getMessage()));
+                listener.stopFailed(tag, driver.workload().id(), f.getMessage());
+            }
+        }
+
+        private void monitor() throws InterruptedException {
+            if (frozen) {
+                return;
+            }
+            Optional<String> problem = driver.check();
+            if (problem.isEmpty() || !queue.isEmpty()) {
+                return; // fine, or an order came in meanwhile: it goes first
+            }
+            log.warn("event=workload-failed workload=" + name() + " reason=" + KvLog.q(problem.get()) + " action=stop");
+            lastFailure = problem.get();
+            try {
+                driver.stop();
+                state = State.FAILED;
+                listener.failed(runningTag, driver.workload().id(), problem.get());
+            } catch (WorkloadDriver.Failure f) {
+                state = State.FAILED;
+                lastFailure = problem.get() + "; stop failed: " + f.getMessage();
+                log.error("event=workload-stop-failed workload=" + name() + " reason=" + KvLog.q(f.getMessage()));
+                listener.stopFailed(runningTag, driver.workload().id(), f.getMessage());
+            }
+        }
+    }
+}
