@@ -261,6 +261,41 @@ public final class PowerLab implements AutoCloseable {
         }
     }
 
+    /**
+     * One part of node {@code id}'s daemon hangs: its threads named {@code threadName} are frozen
+     * (their own freezer cgroup), the rest runs on. {@link baton.lab.MachineCgroup#destroy()} on
+     * the result ends it (and kills the daemon if it still runs).
+     */
+    public baton.lab.MachineCgroup freezeThreads(int id, String threadName) {
+        long pid = daemonPid(id).orElseThrow(() -> new IllegalStateException("node-" + id + " does not run"));
+        List<Long> tids = baton.lab.MachineCgroup.threadsNamed(pid, threadName);
+        if (tids.isEmpty()) {
+            throw new IllegalStateException("node-" + id + " (pid " + pid + ") has no thread named " + threadName);
+        }
+        baton.lab.MachineCgroup g = baton.lab.MachineCgroup.forHost(cluster.host(id));
+        g.create();
+        tids.forEach(g::addThread);
+        // A JVM thread the kernel freezes while it runs Java code never reaches a safepoint, and the
+        // whole JVM stops at the next one: no real stuck thread does that (a spinning loop polls for
+        // safepoints, a blocked one is safe). So freeze it only while it waits in a system call.
+        java.util.Random random = new java.util.Random(pid);
+        for (int attempt = 0; attempt < 200; attempt++) {
+            g.freeze();
+            if (tids.stream().allMatch(baton.lab.MachineCgroup::frozenInSystemCall)) {
+                return g;
+            }
+            g.thaw();
+            try {
+                Thread.sleep(1 + random.nextInt(7));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        g.destroy();
+        throw new IllegalStateException("node-" + id + ": could not freeze " + threadName + " while it waits in a system call");
+    }
+
     /** The daemon's pid while it runs. */
     public OptionalLong daemonPid(int id) {
         return switch (powerOf(id)) {

@@ -148,6 +148,57 @@ public final class MachineCgroup {
         requireExists("freeze");
     }
 
+    /**
+     * Moves one thread (task id) of a process into this cgroup, leaving the process's other
+     * threads where they are: with {@link #freeze()}, one part of a program hangs while the rest
+     * runs (the tests of a daemon's supervisor). The cgroup must exist ({@link #create()}).
+     */
+    public void addThread(long tid) {
+        requireExists("add a thread to");
+        try {
+            Files.writeString(dir.resolve("tasks"), Long.toString(tid), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot move thread " + tid + " into " + dir, e);
+        }
+    }
+
+    /**
+     * The task ids of {@code pid}'s threads whose name is {@code name} (as the kernel keeps it: at
+     * most 15 characters, /proc/PID/task/TID/comm).
+     */
+    public static List<Long> threadsNamed(long pid, String name) {
+        String comm = name.length() > 15 ? name.substring(0, 15) : name;
+        List<Long> out = new java.util.ArrayList<>();
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                try {
+                    if (Files.readString(t.resolve("comm"), StandardCharsets.US_ASCII).strip().equals(comm)) {
+                        out.add(Long.parseLong(t.getFileName().toString()));
+                    }
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the threads of " + pid, e);
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
+    /**
+     * Whether the frozen thread {@code tid} stopped inside a system call (it waits in the kernel:
+     * a futex, a sleep, a read), rather than while running in user space (/proc/TID/syscall says -1).
+     */
+    public static boolean frozenInSystemCall(long tid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Long.toString(tid), "syscall"), StandardCharsets.US_ASCII).strip();
+            return !s.startsWith("-1") && !s.startsWith("running");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Ends the hang: every task runs on. Throws if the machine is off. */
     public void thaw() {
         requireExists("thaw");

@@ -121,6 +121,19 @@ public final class HeartbeatService implements AutoCloseable {
     private volatile long incarnation;
     private volatile int heldDown;
     private volatile String failure;
+    /** When the send thread last went round its loop: the daemon's supervisor checks that it lives. */
+    private volatile long lastSendLoopNanos = System.nanoTime();
+
+    /** When the send thread last went round its loop (it does every heartbeat interval, sending or not). */
+    public long lastSendLoopNanos() {
+        return lastSendLoopNanos;
+    }
+
+    /** Whether the send thread runs (it ends only when the service closes). */
+    public boolean senderAlive() {
+        return sender != null && sender.isAlive();
+    }
+
     /** Test hook: the send thread stalls this long before its next tick's wake-up is measured. */
     private volatile long injectedStallNanos;
 
@@ -227,13 +240,13 @@ public final class HeartbeatService implements AutoCloseable {
         state = State.STARTED;
         // Each thread gets its own codec: a codec holds the MAC's scratch state.
         HeartbeatCodec sendCodec = codec();
-        sender = Thread.ofPlatform().name("baton-heartbeat-send").daemon(true).priority(Thread.MAX_PRIORITY)
+        sender = Thread.ofPlatform().name("baton-hb-send").daemon(true).priority(Thread.MAX_PRIORITY)
                 .unstarted(() -> guarded(() -> sendLoop(sendCodec)));
         receivers = new Thread[rings];
         for (int r = 0; r < rings; r++) {
             int ring = r;
             HeartbeatCodec receiveCodec = codec();
-            receivers[r] = Thread.ofPlatform().name("baton-heartbeat-receive-ring-" + r).daemon(true)
+            receivers[r] = Thread.ofPlatform().name("baton-hb-recv-" + r).daemon(true)
                     .unstarted(() -> guarded(() -> receiveLoop(ring, receiveCodec)));
         }
         for (Thread t : receivers) {
@@ -370,6 +383,7 @@ public final class HeartbeatService implements AutoCloseable {
         long seq = 0;
         long deadline = System.nanoTime();
         while (running) {
+            lastSendLoopNanos = System.nanoTime();
             waitUntil(deadline);
             if (!running) {
                 return;

@@ -139,6 +139,12 @@ public final class NodeDaemon {
     private final FenceMonitorRunner monitorRunner;
     private long lastRequestPollNanos;
     private boolean leaving;
+    /** For the supervisor: when the loop last handled a tick (or the time until which it is busy on purpose). */
+    private volatile long loopBeatNanos = System.nanoTime();
+    /** For the supervisor: when the disk core last issued a slot write, and how many are outstanding. */
+    private volatile long lastSlotWriteNanos = System.nanoTime();
+    private final java.util.concurrent.atomic.AtomicInteger slotWritesOutstanding = new java.util.concurrent.atomic.AtomicInteger();
+    private Supervisor supervisor;
     /** Fenced verdicts whose record could not be written yet: retried every tick, recorded before believed. */
     private final java.util.List<FenceEffect.Fenced> unrecordedFences = new java.util.ArrayList<>();
     private boolean recordingFence;
@@ -270,11 +276,31 @@ public final class NodeDaemon {
             }
             heartbeats = new HeartbeatService(config, node, header.clusterId(), key, incarnation, new Sink());
             heartbeats.start();
-            while (running) {
-                Input in = inbox.poll(1, TimeUnit.SECONDS);
-                if (in != null) {
-                    handle(in);
+            supervisor = supervisor();
+            loopBeatNanos = System.nanoTime();
+            lastSlotWriteNanos = System.nanoTime();
+            supervisor.start();
+            // The loop gets a platform thread of its own name: the lab's tests freeze it by that name
+            // to show a stuck loop (the JVM does not rename a launcher's main thread for the OS).
+            RuntimeException[] broke = new RuntimeException[1];
+            Thread loop = Thread.ofPlatform().name("baton-loop").start(() -> {
+                try {
+                    while (running) {
+                        Input in = inbox.poll(1, TimeUnit.SECONDS);
+                        if (in != null) {
+                            handle(in);
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    running = false;
+                } catch (RuntimeException e) {
+                    broke[0] = e;
                 }
+            });
+            loop.join();
+            if (broke[0] != null) {
+                throw broke[0];
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -289,6 +315,9 @@ public final class NodeDaemon {
             exitStatus = ExitStatus.FAILURE;
         } finally {
             running = false;
+            if (supervisor != null) {
+                supervisor.stop();
+            }
             ticker.interrupt();
             if (heartbeats != null) {
                 heartbeats.close();
@@ -312,6 +341,7 @@ public final class NodeDaemon {
     private void handle(Input in) {
         switch (in) {
             case Input.Tick t -> {
+                loopBeatNanos = Math.max(loopBeatNanos, System.nanoTime());
                 diskStep(new DiskInput.Tick(t.nowNanos(), t.wallMillis()));
                 membershipStep(new MembershipInput.Tick(t.nowNanos()));
                 // Only a member competes for the coordinator lease.
@@ -408,6 +438,54 @@ public final class NodeDaemon {
         }
     }
 
+    /** Stops every workload now, on the loop, bounded; the supervisor knows the loop is busy on purpose meanwhile. */
+    private int stopAllNow(String reason) {
+        loopBeatNanos = System.nanoTime() + config.fencing().workloadStopMillis() * 1_000_000L + SUPERVISOR_LIMIT_FLOOR_NANOS;
+        return workloads.stopAllNow(reason);
+    }
+
+    /**
+     * The least the supervisor waits for a part. A part slower than a timeout but back within
+     * this is the membership core's business (a late node rejoins); the supervisor is for a part
+     * that does not come back.
+     */
+    static final long SUPERVISOR_LIMIT_FLOOR_NANOS = 5_000_000_000L;
+
+    /** The daemon's own parts, each with its limit (docs/failure-scenarios.md, "Baton's own parts"). */
+    private Supervisor supervisor() {
+        long diskLimit = Math.max(SUPERVISOR_LIMIT_FLOOR_NANOS, 4 * config.timeouts().diskTimeoutNanos());
+        long netLimit = Math.max(SUPERVISOR_LIMIT_FLOOR_NANOS, 4 * config.timeouts().networkTimeoutNanos());
+        HeartbeatService hb = heartbeats;
+        java.util.List<Supervisor.Part> parts = java.util.List.of(
+                Supervisor.progress("event-loop", diskLimit, () -> loopBeatNanos, "the event loop (which drives the disk loop)"),
+                Supervisor.part("disk-loop", now -> slotWritesOutstanding.get() == 0 && now - lastSlotWriteNanos > diskLimit
+                        ? java.util.Optional.of("no slot write issued for " + (now - lastSlotWriteNanos) / 1_000_000 + " ms (limit "
+                                + diskLimit / 1_000_000 + " ms)")
+                        : java.util.Optional.empty()),
+                Supervisor.part("heartbeat-loop", now -> !hb.senderAlive() ? java.util.Optional.of("the heartbeat send thread is dead")
+                        : now - hb.lastSendLoopNanos() > netLimit ? java.util.Optional.of("the heartbeat send thread is stuck: no"
+                                + " round for " + (now - hb.lastSendLoopNanos()) / 1_000_000 + " ms (limit " + netLimit / 1_000_000 + " ms)")
+                        : java.util.Optional.empty()),
+                Supervisor.part("workload-monitor", workloads::stuck));
+        return new Supervisor(parts, config.timeouts().diskTimeoutNanos(), Math.max(diskLimit, netLimit), this::fenceSelfFromSupervisor);
+    }
+
+    /**
+     * On the supervisor's thread: a part of this node is stuck or dead. Stop what can be stopped,
+     * within the workload stop time, and end the process at once (its loop may never answer):
+     * its slot and heartbeats stop, the others declare it down and fence it by power.
+     */
+    private void fenceSelfFromSupervisor(String why) {
+        log.error("event=self-fence reason=" + KvLog.q(why) + " note=" + KvLog.q("a part of this node is stuck or dead;"
+                + " it stops its workloads and exits so that the cluster fences it"));
+        int n = workloads.stopAllFromOutside(ExitReason.SELF_FENCE.label());
+        log.error("event=workloads-stopped count=" + n + " reason=" + ExitReason.SELF_FENCE.label());
+        log.error("event=exit reason=" + ExitReason.SELF_FENCE.label() + " status=" + ExitReason.SELF_FENCE.exitStatus
+                + " detail=" + KvLog.q(why));
+        System.err.flush();
+        Runtime.getRuntime().halt(ExitReason.SELF_FENCE.exitStatus);
+    }
+
     /** The victim's side of the poison pill: reads of this node's fence record, and the exit. */
     private void pillStep(java.util.List<PillWatch.Effect> effects) {
         int gen = generation;
@@ -418,7 +496,7 @@ public final class NodeDaemon {
                         (block, err) -> new Input.Pill(gen, r.copy(), r.cycle(), block, err));
                 case PillWatch.Effect.Exit x -> {
                     ExitReason reason = x.pill() ? ExitReason.POISON_PILL : ExitReason.LOST_DISK;
-                    int n = workloads.stopAllNow(reason.label());
+                    int n = stopAllNow(reason.label());
                     log.error("event=workloads-stopped count=" + n + " reason=" + reason.label());
                     log.error("event=exit reason=" + reason.label() + " status=" + reason.exitStatus + " detail=" + KvLog.q(x.detail()));
                     exitStatus = reason.exitStatus;
@@ -684,7 +762,7 @@ public final class NodeDaemon {
     private void rejoin(String why) {
         log.warn(why + " action=rejoin note=" + KvLog.q("others may have declared this node down;"
                 + " it stops its workloads and rejoins with a new incarnation"));
-        int n = workloads.stopAllNow("paused past the timeouts");
+        int n = stopAllNow("paused past the timeouts");
         log.warn("event=workloads-stopped count=" + n + " reason=self-paused");
         incarnation = DiskLiveness.nextIncarnation(incarnation, System.currentTimeMillis());
         newCores();
@@ -751,8 +829,15 @@ public final class NodeDaemon {
         switch (e) {
             case DiskEffect.WriteSlot w -> {
                 stats.record(() -> stats.issued(w.cycle(), System.nanoTime()));
-                io(w.copy(), "write", d -> d.write(DiskLayout.slotOffsetBytes(node.id()), w.block()),
-                        err -> new Input.Disk(gen, new DiskInput.WriteDone(System.nanoTime(), w.copy(), w.cycle(), err)));
+                lastSlotWriteNanos = System.nanoTime();
+                slotWritesOutstanding.incrementAndGet();
+                io(w.copy(), "write", d -> {
+                    try {
+                        d.write(DiskLayout.slotOffsetBytes(node.id()), w.block());
+                    } finally {
+                        slotWritesOutstanding.decrementAndGet();
+                    }
+                }, err -> new Input.Disk(gen, new DiskInput.WriteDone(System.nanoTime(), w.copy(), w.cycle(), err)));
             }
             case DiskEffect.ReadArea r -> {
                 stats.record(() -> stats.issued(r.cycle(), System.nanoTime()));
@@ -767,7 +852,7 @@ public final class NodeDaemon {
             case DiskEffect.Report r -> report(r.event());
             case DiskEffect.Exit x -> {
                 if (x.reason() != ExitReason.LEFT) {
-                    int n = workloads.stopAllNow(x.reason().label());
+                    int n = stopAllNow(x.reason().label());
                     log.warn("event=workloads-stopped count=" + n + " reason=" + x.reason().label());
                 }
                 log.line(x.reason() == ExitReason.LEFT ? KvLog.Level.INFO : KvLog.Level.ERROR,
@@ -930,7 +1015,7 @@ public final class NodeDaemon {
             }
             log.error("event=self-fence reason=" + KvLog.q(why) + " note=" + KvLog.q("this node exits so that its slot and"
                     + " heartbeats stop and the cluster fences it"));
-            int n = workloads.stopAllNow(ExitReason.SELF_FENCE.label());
+            int n = stopAllNow(ExitReason.SELF_FENCE.label());
             log.error("event=workloads-stopped count=" + n + " reason=" + ExitReason.SELF_FENCE.label());
             log.error("event=exit reason=" + ExitReason.SELF_FENCE.label() + " status=" + ExitReason.SELF_FENCE.exitStatus
                     + " detail=" + KvLog.q(why));

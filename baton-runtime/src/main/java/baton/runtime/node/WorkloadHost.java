@@ -416,6 +416,19 @@ final class WorkloadHost implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Off the loop (the supervisor's thread, when the loop is stuck): stops every workload through
+     * the runner alone, bounded. The process ends right after.
+     */
+    int stopAllFromOutside(String reason) {
+        return configured() ? runner.stopAll(reason, Duration.ofMillis(config.fencing().workloadStopMillis())) : 0;
+    }
+
+    /** For the supervisor (any thread): a workload lane that is dead or stuck. */
+    Optional<String> stuck(long nowNanos) {
+        return runner.stuck(nowNanos);
+    }
+
     private final class Answers implements WorkloadRunner.Listener {
         @Override
         public void started(long t, int id) {

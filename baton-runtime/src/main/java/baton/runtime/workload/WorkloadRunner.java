@@ -44,7 +44,11 @@ public final class WorkloadRunner {
 
     private record Op(boolean start, long tag, String reason) {}
 
+    /** How far past its own deadlines a lane may be before the supervisor calls it stuck. */
+    static final long STUCK_MARGIN_NANOS = 5_000_000_000L;
+
     private final Map<Integer, Lane> lanes = new TreeMap<>();
+    private volatile boolean closed;
     private final Listener listener;
     private final KvLog log;
 
@@ -128,7 +132,35 @@ public final class WorkloadRunner {
 
     /** Ends the lanes (they stop nothing: call {@link #stopAll} first). */
     public void close() {
+        closed = true;
         lanes.values().forEach(l -> l.thread.interrupt());
+    }
+
+    /**
+     * For the daemon's supervisor: a lane whose thread died, that has been busy with one
+     * operation far past its deadlines, or that has not monitored its running workload for far
+     * longer than its interval and timeout. Such a node can no longer tell what it runs.
+     */
+    public Optional<String> stuck(long nowNanos) {
+        if (closed) {
+            return Optional.empty();
+        }
+        for (Lane l : lanes.values()) {
+            if (!l.thread.isAlive()) {
+                return Optional.of("the monitor of workload " + l.name() + " is dead (its thread ended)");
+            }
+            long since = l.busySince;
+            if (l.busy && nowNanos - since > l.busyLimitNanos) {
+                return Optional.of("the monitor of workload " + l.name() + " is stuck: one operation for "
+                        + (nowNanos - since) / 1_000_000 + " ms, its deadlines allow " + l.busyLimitNanos / 1_000_000 + " ms");
+            }
+            long quiet = nowNanos - l.lastMonitorNanos;
+            if (!l.busy && l.state == State.RUNNING && !l.frozen && quiet > l.monitorLimitNanos) {
+                return Optional.of("the monitor of workload " + l.name() + " is stuck: no check for " + quiet / 1_000_000
+                        + " ms, its interval and timeout allow " + l.monitorLimitNanos / 1_000_000 + " ms");
+            }
+        }
+        return Optional.empty();
     }
 
     private Lane lane(int id) {
@@ -147,11 +179,29 @@ public final class WorkloadRunner {
         volatile String lastFailure;
         volatile boolean busy;
         volatile boolean frozen;
+        volatile long busySince;
+        volatile long busyLimitNanos;
+        volatile long lastMonitorNanos = System.nanoTime();
+        final long monitorLimitNanos;
         long runningTag;
 
         Lane(WorkloadDriver driver) {
             this.driver = driver;
-            this.thread = Thread.ofVirtual().name("baton-workload-" + driver.workload().name()).start(this::loop);
+            List<WorkloadConfig.Resource> rs = driver.workload().resources();
+            this.monitorLimitNanos = (rs.stream().mapToLong(r -> r.timing().monitorIntervalMillis()).min().orElse(0)
+                    + rs.stream().mapToLong(r -> r.timing().monitorTimeoutMillis()).sum()) * 1_000_000L + STUCK_MARGIN_NANOS;
+            // A platform thread with a short name: the lab's tests freeze it by its name to show a stuck monitor.
+            this.thread = Thread.ofPlatform().daemon(true).name("baton-wl-" + driver.workload().id()).start(this::loop);
+        }
+
+        /** The longest one operation may take by its resources' deadlines, plus the margin. */
+        long limitOf(Op op) {
+            List<WorkloadConfig.Resource> rs = driver.workload().resources();
+            long stops = rs.stream().mapToLong(r -> r.timing().stopTimeoutMillis() + 5_000).sum();
+            long starts = rs.stream().mapToLong(r -> r.timing().startTimeoutMillis()).sum();
+            long monitors = rs.stream().mapToLong(r -> r.timing().monitorTimeoutMillis()).sum();
+            long millis = op == null ? monitors + stops : op.start() ? starts + 2 * stops : stops;
+            return millis * 1_000_000L + STUCK_MARGIN_NANOS;
         }
 
         void submit(Op op) {
@@ -182,10 +232,13 @@ public final class WorkloadRunner {
             try {
                 while (true) {
                     Op op = state == State.RUNNING ? queue.poll(interval, TimeUnit.MILLISECONDS) : queue.take();
+                    busySince = System.nanoTime();
+                    busyLimitNanos = limitOf(op);
                     busy = true;
                     try {
                         if (op == null) {
                             monitor();
+                            lastMonitorNanos = System.nanoTime();
                         } else if (op.start()) {
                             start(op.tag());
                         } else {
@@ -211,6 +264,7 @@ public final class WorkloadRunner {
             try {
                 driver.start();
                 state = State.RUNNING;
+                lastMonitorNanos = System.nanoTime();
                 runningTag = tag;
                 log.info("event=workload-started workload=" + name() + " took-ms=" + (System.nanoTime() - t0) / 1_000_000);
                 listener.started(tag, driver.workload().id());

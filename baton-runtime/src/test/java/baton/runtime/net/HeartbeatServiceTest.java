@@ -294,8 +294,8 @@ class HeartbeatServiceTest {
         await("beats", () -> pair.twoHeard().heardOnRing(1, 1));
         List<Thread> threads = pair.one().threads();
         assertThat(threads).hasSize(3).allMatch(Thread::isAlive);
-        assertThat(threads).extracting(Thread::getName).containsExactly("baton-heartbeat-send",
-                "baton-heartbeat-receive-ring-0", "baton-heartbeat-receive-ring-1");
+        assertThat(threads).extracting(Thread::getName).containsExactly("baton-hb-send",
+                "baton-hb-recv-0", "baton-hb-recv-1");
         assertThat(pair.one().sender().getPriority()).isEqualTo(Thread.MAX_PRIORITY);
 
         pair.close();
@@ -361,7 +361,7 @@ class HeartbeatServiceTest {
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> {}); // keep the expected stack traces out of the log
         try (Pair pair = Pair.start(FAST, broken, 1_000)) {
             await("the failure", () -> pair.one().stats().failure().isPresent());
-            assertThat(pair.one().stats().failure().orElseThrow()).contains("baton-heartbeat-receive-ring-")
+            assertThat(pair.one().stats().failure().orElseThrow()).contains("baton-hb-recv-")
                     .contains("sink bug");
         } finally {
             Thread.setDefaultUncaughtExceptionHandler(handler);
