@@ -94,6 +94,34 @@ public final class LabCluster implements AutoCloseable {
         this.extraConfig = yaml;
     }
 
+    /**
+     * Gives every node host a bridge named {@code bridge} that holds its uplink, as a node's
+     * network is set up for VEs: a VE's tap joins that bridge, so the VE sits behind its node's
+     * cable (pulling the cable cuts it off too) and reappears on another host's switch port when
+     * it moves. Call before the daemons (and BMCs) start: the node's address moves onto the bridge.
+     */
+    public void bridgeUplinks(String bridge) {
+        for (int i = 1; i <= size; i++) {
+            bridgeUplink(i, bridge);
+        }
+    }
+
+    /**
+     * Node {@code id}'s uplink eth0 moves into a new bridge {@code bridge} (with eth0's MAC, no
+     * forwarding delay), which takes over the host's address. See {@link #bridgeUplinks}.
+     */
+    public void bridgeUplink(int id, String bridge) {
+        Host host = host(id);
+        String address = host.address().getHostAddress() + "/24";
+        Duration limit = Duration.ofSeconds(30);
+        String mac = host.run(limit, "cat", "/sys/class/net/eth0/address").orThrow().stdout().strip();
+        host.run(limit, "ip", "link", "add", bridge, "address", mac, "type", "bridge", "forward_delay", "0").orThrow();
+        host.run(limit, "ip", "addr", "flush", "dev", "eth0").orThrow();
+        host.run(limit, "ip", "link", "set", "eth0", "master", bridge).orThrow();
+        host.run(limit, "ip", "addr", "add", address, "dev", bridge).orThrow();
+        host.run(limit, "ip", "link", "set", bridge, "up").orThrow();
+    }
+
     /** Writes node {@code id}'s configuration with these quorum disk paths (shadow may be null). */
     public Path configure(int id, String primary, String shadow) {
         StringBuilder y = new StringBuilder("cluster:\n  name: ").append(clusterName).append("\n  keyFile: ").append(keyFile)
