@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
 /**
  * The README's first command: a local cluster of real node daemons, each in its own network
  * namespace, sharing a quorum disk file, each the machine of its own IPMI BMC simulator (so the
- * coordinator really fences a failed node), that an operator can watch and break.
+ * coordinator really fences a failed node), running two small VEs (QEMU, the test guest) and one
+ * service, that an operator can watch and break.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run a local demo cluster: N node daemons, each in its own network namespace (198.18.0.0/15),",
@@ -38,6 +39,16 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--dir", defaultValue = "/var/tmp/baton-demo", description = "Work folder: config, key, disk, logs (default ${DEFAULT-VALUE}).")
     Path dir;
+
+    @Option(names = "--no-ves", description = "Run the service only, no VEs (no QEMU needed).")
+    boolean noVes;
+
+    /** The VEs' names, when they run (QEMU and the test guest are there). */
+    private final List<String> ves = new ArrayList<>();
+    private static final String SERVICE = "clock";
+    /** The service writes a sign of life this often; the checker allows three periods between two. */
+    private static final long OWNERS_ALIVE_MILLIS = 200;
+    private Path ownersLog;
 
     private LabCluster cluster;
     private PowerLab power;
@@ -109,8 +120,9 @@ final class DemoCommand implements Callable<Integer> {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        cluster = new LabCluster(dir, "demo", nodes, false);
+        cluster = new LabCluster(dir, "demo", nodes, true);
         power = new PowerLab(cluster).fencing("monitorIntervalMillis: 10000\nmonitorTimeoutMillis: 8000");
+        power.yaml(workloadsYaml());
         power.start(dir.resolve("quorum.img").toString(), null);
         Path config = cluster.config(1); // every node's file is the same
         cfg = ConfigLoader.load(config);
@@ -122,12 +134,51 @@ final class DemoCommand implements Callable<Integer> {
                 the coordinator fences a failed node through it with the real fence_ipmilan.
                   configuration: %s
                   node logs:     %s/ipmi-N/machine.log   (one key=value line per state change)
+                workloads: %s (VEs: QEMU under TCG, the test guest, reachable from the client host at %s),
+                  and the service '%s' (a shell loop that logs start/alive/stop to %s, the never-two-owners log)
                   try, in another terminal:  ./baton status -c %s --run-dir %s
                                              ./baton fence status -c %s --run-dir %s
                                              ./baton fence history -c %s
                                              ./baton disk inspect -c %s
                 """, nodes, cluster.host(1).address().getHostAddress().replaceAll("\\.\\d+$", ".0/24"),
-                cfg.quorumDisk().primary(), config, dir, config, cluster.runDir(), config, cluster.runDir(), config, config);
+                cfg.quorumDisk().primary(), config, dir, ves.isEmpty() ? "no VEs" : String.join(", ", ves),
+                ves.isEmpty() ? "-" : veIp(1).replaceAll("\\.\\d+$", ".10x"), SERVICE, ownersLog,
+                config, cluster.runDir(), config, cluster.runDir(), config, config);
+    }
+
+    /** The workloads: two VEs when QEMU and the test guest can be had (else says why), and the service. */
+    private String workloadsYaml() throws java.io.IOException {
+        StringBuilder y = new StringBuilder();
+        ownersLog = dir.resolve("owners.log");
+        if (noVes) {
+            say("(--no-ves: no VEs)");
+        } else if (!onPath("qemu-system-x86_64")) {
+            say("no VEs: qemu-system-x86_64 is missing (apt-get install qemu-system-x86, or run scripts/install-test-deps)");
+        } else {
+            try {
+                say("building or finding the test guest (scripts/build-guest, cached in %s) ...", TestGuest.dir());
+                Path guest = TestGuest.build();
+                cluster.bridgeUplinks("br0");
+                y.append("ves:\n");
+                for (int i = 1; i <= 2; i++) {
+                    String name = "web" + i;
+                    ves.add(name);
+                    y.append(TestGuest.veYaml(i, name, guest, 128, veIp(i), "52:54:00:de:00:0" + i, "br0", 1,
+                            "    preferred: [node-" + i + "]\n"));
+                }
+            } catch (RuntimeException e) {
+                ves.clear();
+                say("no VEs: %s", e.getMessage());
+            }
+        }
+        Path control = baton.lab.owners.OwnedService.write(dir.resolve("scripts"), OWNERS_ALIVE_MILLIS);
+        y.append("services:\n").append(baton.lab.owners.OwnedService.yaml(10, SERVICE, control, ownersLog, dir.resolve("service-state"),
+                "    preferred: [node-" + nodes + "]\n"));
+        return y.toString();
+    }
+
+    private String veIp(int i) {
+        return cluster.lab().tag().address(100 + i);
     }
 
     /** Node {@code n}'s daemon runs (its BMC's machine is on). */
@@ -173,6 +224,28 @@ final class DemoCommand implements Callable<Integer> {
             status();
             return true;
         }
+        if (w.length == 1 && w[0].equals("owners")) {
+            owners();
+            return true;
+        }
+        if (w.length == 2 && w[0].equals("uptime")) {
+            uptime(w[1]);
+            return true;
+        }
+        if (w.length >= 2 && List.of("relocate", "wstop", "wstart", "restart").contains(w[0])) {
+            String name = w[1];
+            String kind = ves.contains(name) ? "ve" : "service";
+            List<String> args = new ArrayList<>(List.of(kind, switch (w[0]) {
+                case "wstop" -> "stop";
+                case "wstart" -> "start";
+                default -> w[0];
+            }, name));
+            if (w.length == 3) {
+                args.addAll(List.of("--to", "node-" + w[2]));
+            }
+            request(args);
+            return true;
+        }
         if (w.length != 2 || !w[1].matches("\\d+")) {
             return false;
         }
@@ -182,7 +255,14 @@ final class DemoCommand implements Callable<Integer> {
             return true;
         }
         switch (w[0]) {
-            case "kill" -> say(signal(n, "KILL") ? "node-%d: kill -9" : "node-%d does not run", n);
+            case "kill" -> {
+                if (alive(n)) {
+                    power.crash(n);
+                    say("node-%d: kill -9 of its daemon and everything it runs (a panic)", n);
+                } else {
+                    say("node-%d does not run", n);
+                }
+            }
             case "cut" -> { cluster.host(n).linkDown(); say("node-%d: network cable pulled (every ring, and its BMC's)", n); }
             case "heal" -> { cluster.host(n).linkUp(); say("node-%d: network back", n); }
             case "stop" -> say(signal(n, "STOP") ? "node-%d: SIGSTOP (hung)" : "node-%d does not run", n);
@@ -214,6 +294,7 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
             case "bmc" -> { power.ipmiBmc(n).stop(); say("node-%d's BMC died; the node runs on: an alarm, no failover", n); }
+            case "standby", "unstandby" -> request(List.of("node", w[0], "node-" + n));
             case "corrupt" -> {
                 Corruption.flipByte(cfg.quorumDisk().primary(), DiskLayout.slotOffsetBytes(n) + 35);
                 say("flipped a byte in node-%d's slot on the primary copy; a reader repairs it from the shadow", n);
@@ -229,7 +310,7 @@ final class DemoCommand implements Callable<Integer> {
     private void help() {
         say("""
                 commands:  s            status: every node's verdict and evidence and the coordinator, as node-1 sees it
-                           kill N       kill -9 node N        -> slot stale and no heartbeats: down, then fenced
+                           kill N       kill -9 node N and all it runs -> slot stale, no heartbeats: down, then fenced
                                                               through its BMC (power off confirmed)
                            fence N      fence node N by hand  -> the request reaches the coordinator through the disk
                            cut N        pull node N's cable   -> heartbeats gone, slot fresh: network-lost, no failover
@@ -240,14 +321,136 @@ final class DemoCommand implements Callable<Integer> {
                            bmc N        node N's BMC dies     -> the others raise the no-fencing-path alarm, nothing else
                            corrupt N    flip a byte in node N's primary slot -> repaired from the shadow
                            log N        the last lines of node N's log
+                           standby N    move node N's workloads off (stopped there, then started elsewhere); unstandby N
+                           relocate W N move workload W (web1, web2, clock) to node N; wstop W, wstart W, restart W
+                           uptime W     ask VE W for its uptime over HTTP, from the client host
+                           owners       check the never-two-owners log of the service
                            q            quit and tear everything down""");
+    }
+
+    /** A workload or node request, sent from the first running node, as an operator would type it. */
+    private void request(List<String> args) {
+        int from = 0;
+        for (int i = 1; i <= nodes && from == 0; i++) {
+            from = alive(i) ? i : 0;
+        }
+        if (from == 0) {
+            say("no node runs to send the request from");
+            return;
+        }
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of("--config", cluster.config(from).toString(), "--run-dir", cluster.runDir().toString(), "--as",
+                "node-" + from, "--yes", "--wait", "60"));
+        say("baton %s", String.join(" ", args));
+        var r = cluster.baton(from, all.toArray(String[]::new));
+        System.out.print(r.stdout() + (r.exitCode() == 0 ? "" : r.stderr()));
+    }
+
+    private void uptime(String ve) {
+        int i = ves.indexOf(ve);
+        if (i < 0) {
+            say("no VE named %s (the VEs: %s)", ve, ves);
+            return;
+        }
+        var r = cluster.lab().client().run(java.time.Duration.ofSeconds(10), "curl", "-sS", "--max-time", "3",
+                "http://" + veIp(i + 1) + "/uptime");
+        say("%s (%s): %s", ve, veIp(i + 1), r.exitCode() == 0 ? "up " + r.stdout().strip().split("\\s+")[0] + " s" : "no answer: " + r.stderr().strip());
+    }
+
+    /** Waits (at most two minutes: a TCG boot on a busy machine) until VE {@code ve} answers over HTTP. */
+    private void awaitAnswer(String ve) {
+        int i = ves.indexOf(ve);
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(120), () -> cluster.lab().client().run(java.time.Duration.ofSeconds(5),
+                "curl", "-sS", "--max-time", "2", "http://" + veIp(i + 1) + "/uptime").exitCode() == 0);
+    }
+
+    private void owners() {
+        try {
+            var result = baton.lab.owners.OwnerCheck.check(ownersLog, 3 * OWNERS_ALIVE_MILLIS * 1_000_000L);
+            say("owners log %s: %d runs of '%s', %s", ownersLog, result.instances().size(), SERVICE,
+                    baton.lab.owners.OwnerCheck.firstProblem(result).orElse("never two at once"));
+        } catch (java.io.IOException e) {
+            say("cannot read %s: %s", ownersLog, e.getMessage());
+        }
+    }
+
+    /** Waits until node {@code on}'s status shows {@code workload} running on a node other than {@code not}; returns that node, or 0. */
+    private int awaitMovedOff(String workload, int not) {
+        int[] found = {0};
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(90), () -> {
+            for (int i = 1; i <= nodes; i++) {
+                if (i == not || !alive(i)) {
+                    continue;
+                }
+                try {
+                    Path file = baton.runtime.node.RunDir.of(cluster.runDir(), cfg.clusterName()).statusFile("node-" + i);
+                    for (var w : DiskCommand.JSON.readTree(Files.readString(file)).path("workloads")) {
+                        if (w.path("name").asText().equals(workload) && w.path("desired").asText().equals("running")
+                                && !w.has("next") && w.path("owner").asText().startsWith("node-")
+                                && !w.path("owner").asText().equals("node-" + not)) {
+                            String owner = w.path("owner").asText();
+                            int id = Integer.parseInt(owner.substring(5));
+                            if (w.path("here").asText().equals("running") || readHere(id, workload)) {
+                                found[0] = id;
+                                return true;
+                            }
+                        }
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // replaced while we read it
+                }
+            }
+            return false;
+        });
+        return found[0];
+    }
+
+    /** Whether node {@code id}'s own status file says {@code workload} runs there. */
+    private boolean readHere(int id, String workload) throws java.io.IOException {
+        Path file = baton.runtime.node.RunDir.of(cluster.runDir(), cfg.clusterName()).statusFile("node-" + id);
+        for (var w : DiskCommand.JSON.readTree(Files.readString(file)).path("workloads")) {
+            if (w.path("name").asText().equals(workload)) {
+                return w.path("here").asText().equals("running");
+            }
+        }
+        return false;
     }
 
     private void guidedTour() throws Exception {
         String last = String.valueOf(nodes);
-        say("== the cluster, as node-1 sees it: every node up, with its evidence");
+        say("== the cluster, as node-1 sees it: every node up, with its evidence; every workload with its owner");
         settle();
+        awaitMovedOff(SERVICE, 0);
+        for (String ve : ves) {
+            awaitMovedOff(ve, 0);
+        }
+        for (String ve : ves) {
+            awaitAnswer(ve);
+        }
         status();
+        for (String ve : ves) {
+            uptime(ve);
+        }
+        if (!ves.isEmpty()) {
+            say("== node-1 goes into standby: web1 moves off it (stopped there first, then started elsewhere: a cold move)");
+            act(new String[] {"standby", "1"});
+            int to = awaitMovedOff("web1", 1);
+            awaitAnswer("web1");
+            status();
+            say("web1 now runs on node-%d, booted again (a cold move):", to);
+            uptime("web1");
+            act(new String[] {"unstandby", "1"});
+        }
+        say("== kill -9 node-%s, which runs the service '%s': it is fenced first, then '%s' is recovered elsewhere",
+                last, SERVICE, SERVICE);
+        act(new String[] {"kill", last});
+        awaitFenced(nodes);
+        int svc = awaitMovedOff(SERVICE, nodes);
+        status();
+        say("'%s' runs on node-%d now", SERVICE, svc);
+        owners();
+        powerOnAndAwaitJoin(nodes);
+        settle();
         say("== pull node-%s's network cable: its heartbeats stop but its slot stays fresh -> network-lost, no failover", last);
         act(new String[] {"cut", last});
         settle();
@@ -284,7 +487,7 @@ final class DemoCommand implements Callable<Integer> {
         powerOnAndAwaitJoin(target);
         say("== node-2 leaves cleanly (SIGTERM): the others see 'left', not a failure");
         act(new String[] {"leave", "2"});
-        baton.lab.Poll.until(java.time.Duration.ofSeconds(10), () -> !alive(2));
+        baton.lab.Poll.until(java.time.Duration.ofSeconds(90), () -> !alive(2)); // it stops its workloads first
         settle();
         status();
         say("== corrupt node-2's slot on the primary copy (nobody writes it now): a reader uses the shadow and repairs the primary");

@@ -11,7 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The README's first command: the demo comes up, runs its tour, and leaves nothing behind. */
+/**
+ * The README's first command: the demo comes up with its VEs and its service, runs its tour
+ * (a standby moves a VE, a killed node's service is recovered after its fence), and leaves
+ * nothing behind.
+ */
 class DemoIT {
     @Test
     void theGuidedTourRunsAndTearsDownCleanly() throws Exception {
@@ -32,6 +36,11 @@ class DemoIT {
                     .containsPattern("coordinator: node-[0-9] \\(generation [0-9]+\\)")
                     .containsPattern("kill -9 the coordinator, node-[0-9]")
                     .containsPattern("node-2 +2 +left +left")
+                    .containsPattern("WORKLOAD +KIND +STATE +OWNER +HERE +REASON")
+                    .containsPattern("web1 +ve +running +node-[23] ")
+                    .containsPattern("web1 \\(198\\.18\\.[0-9]+\\.101\\): up [0-9.]+ s")
+                    .containsPattern("clock +service +running +node-[12] +[a-z]+ +recovered on node [12] .*its owner node 3 was fenced")
+                    .containsPattern("owners log .*: [0-9]+ runs of 'clock', never two at once")
                     .contains("removed the namespaces");
             assertThat(namespaces()).isSubsetOf(before);
             assertThat(Cmd.run(Duration.ofSeconds(5), "pgrep", "-f", dir.toString()).exitCode())

@@ -87,6 +87,10 @@ final class WorkloadHost implements AutoCloseable {
     private final Map<Integer, String> holds = new TreeMap<>();
     private final Map<Integer, String> problems = new TreeMap<>();
     private Runnable whenLeft;
+    private long coordinatorSinceNanos;
+    private long coordinatorGeneration;
+    /** {@link #settling}: the join timeout plus the network timeout. */
+    private final long settleNanos;
     private boolean stopping;
 
     WorkloadHost(ClusterConfig config, NodeConfig node, KvLog log, Consumer<Runnable> loop, WorkloadBlocks blocks,
@@ -99,6 +103,7 @@ final class WorkloadHost implements AutoCloseable {
         this.cluster = cluster;
         this.specs = config.workloads().stream().map(WorkloadConfig::placement).toList();
         this.readEveryNanos = config.timeouts().diskIntervalMillis() * 1_000_000L;
+        this.settleNanos = config.timeouts().joinTimeoutNanos() + config.timeouts().networkTimeoutNanos();
         this.runner = new WorkloadRunner(config.workloads(), node.name(), veRunDir, new Answers(), log);
         newIncarnation(incarnation);
     }
@@ -198,6 +203,9 @@ final class WorkloadHost implements AutoCloseable {
             answer(ctx, r);
             return;
         }
+        if (settling(now, ctx)) {
+            return;
+        }
         OwnerTable.Plan plan = OwnerTable.plan(ctx);
         Map<Integer, String> newHolds = new TreeMap<>();
         plan.holds().forEach(h -> newHolds.put(h.workloadId(), h.reason()));
@@ -211,6 +219,22 @@ final class WorkloadHost implements AutoCloseable {
         if (!plan.writes().isEmpty()) {
             write(plan.writes(), null);
         }
+    }
+
+    /**
+     * A new coordinator places nothing for a short while when some configured node has never been
+     * seen (a cluster that is just starting: its nodes join within moments of each other), so that
+     * the first placement follows the preferences instead of whichever node joined first. Only
+     * workloads without an owner wait; nothing needs moving in a running cluster.
+     */
+    private boolean settling(long now, OwnerTable.Context ctx) {
+        if (coordinatorSinceNanos == 0 || coordinatorGeneration != cluster.leaseGeneration()) {
+            coordinatorSinceNanos = now;
+            coordinatorGeneration = cluster.leaseGeneration();
+        }
+        boolean someAbsent = ctx.nodes().stream().anyMatch(n -> n.verdict() == baton.core.membership.Verdict.ABSENT);
+        boolean allOwned = config.workloads().stream().allMatch(w -> table.containsKey(w.id()) && table.get(w.id()).ownerId() != 0);
+        return someAbsent && !allOwned && now - coordinatorSinceNanos < settleNanos;
     }
 
     private OwnerTable.Context context(long now) {
