@@ -200,31 +200,8 @@ final class FenceBinding {
 
     /** A scalar's text as written: {@code lanplus: 1} and {@code lanplus: "1"} both send {@code lanplus=1}. */
     private static Optional<String> parameterValue(YamlNode value, String path, Problems problems) {
-        return switch (value) {
-            case YamlNode.Text t -> Optional.of(t.value());
-            case YamlNode.WholeNumber n -> Optional.of(n.source());
-            case YamlNode.Decimal d -> Optional.of(d.source());
-            case YamlNode.Bool b -> Optional.of(Boolean.toString(b.value()));
-            case YamlNode.Null n -> {
-                problems.add(n.line(), path, "the parameter has no value",
-                        "write its value, or remove the parameter to use the agent's default");
-                yield Optional.empty();
-            }
-            case YamlNode.Alias a -> {
-                problems.add(a.line(), path, "YAML aliases (*" + YamlNode.shown(a.anchor()) + ") are not supported",
-                        "write the value out in full");
-                yield Optional.empty();
-            }
-            case YamlNode.Mapping m -> {
-                problems.add(m.line(), path, "expected a single value, found a mapping", "write it as key: value");
-                yield Optional.empty();
-            }
-            case YamlNode.Sequence s -> {
-                problems.add(s.line(), path, "expected a single value, found a list",
-                        "write it as key: value; agents take one value per parameter");
-                yield Optional.empty();
-            }
-        };
+        return Scalars.asText(value, path, problems, "parameter", "write its value, or remove the parameter to use the agent's default",
+                "write it as key: value; agents take one value per parameter");
     }
 
     private static Map<String, Path> secretFiles(YamlNode value, String path, Path folder,

@@ -40,6 +40,36 @@ final class Scalars {
         };
     }
 
+    /**
+     * Any scalar's text as written ({@code PORT: 8080} and {@code PORT: "8080"} both give
+     * {@code 8080}): for values handed on as text (agent parameters, environment variables).
+     *
+     * @param noValueFix the fix when the value is missing (null)
+     * @param oneValueFix the fix when a mapping or a list stands where one value should
+     */
+    static Optional<String> asText(YamlNode value, String path, Problems problems, String what, String noValueFix,
+                                   String oneValueFix) {
+        return switch (value) {
+            case YamlNode.Text t -> Optional.of(t.value());
+            case YamlNode.WholeNumber n -> Optional.of(n.source());
+            case YamlNode.Decimal d -> Optional.of(d.source());
+            case YamlNode.Bool b -> Optional.of(Boolean.toString(b.value()));
+            case YamlNode.Null n -> {
+                problems.add(n.line(), path, "the " + what + " has no value", noValueFix);
+                yield Optional.empty();
+            }
+            case YamlNode.Alias a -> alias(a, path, problems);
+            case YamlNode.Mapping m -> {
+                problems.add(m.line(), path, "expected a single value, found a mapping", oneValueFix);
+                yield Optional.empty();
+            }
+            case YamlNode.Sequence q -> {
+                problems.add(q.line(), path, "expected a single value, found a list", oneValueFix);
+                yield Optional.empty();
+            }
+        };
+    }
+
     /** A whole number in {@code [min, max]}; {@code example} is a whole {@code key: value} line. */
     static OptionalLong whole(YamlNode value, String path, Problems problems, long min, long max, String example) {
         if (!(value instanceof YamlNode.WholeNumber number)) {

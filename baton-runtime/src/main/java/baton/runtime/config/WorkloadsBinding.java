@@ -838,30 +838,7 @@ final class WorkloadsBinding {
 
     /** A scalar's text as written: {@code PORT: 8080} and {@code PORT: "8080"} both give {@code 8080}. */
     private static Optional<String> scalar(YamlNode value, String path, String what, Problems problems) {
-        return switch (value) {
-            case YamlNode.Text t -> Optional.of(t.value());
-            case YamlNode.WholeNumber n -> Optional.of(n.source());
-            case YamlNode.Decimal d -> Optional.of(d.source());
-            case YamlNode.Bool b -> Optional.of(Boolean.toString(b.value()));
-            case YamlNode.Null n -> {
-                problems.add(n.line(), path, "the " + what + " has no value", "write its value, or \"\" for an empty"
-                        + " one");
-                yield Optional.empty();
-            }
-            case YamlNode.Alias a -> {
-                problems.add(a.line(), path, "YAML aliases (*" + YamlNode.shown(a.anchor()) + ") are not supported",
-                        "write the value out in full");
-                yield Optional.empty();
-            }
-            case YamlNode.Mapping m -> {
-                problems.add(m.line(), path, "expected a single value, found a mapping", "write one value as text");
-                yield Optional.empty();
-            }
-            case YamlNode.Sequence q -> {
-                problems.add(q.line(), path, "expected a single value, found a list", "write one value as text");
-                yield Optional.empty();
-            }
-        };
+        return Scalars.asText(value, path, problems, what, "write its value, or \"\" for an empty one", "write one value as text");
     }
 
     /** The last component of a relative program path, for the example of its fix. */
