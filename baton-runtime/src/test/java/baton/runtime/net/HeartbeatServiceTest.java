@@ -253,6 +253,8 @@ class HeartbeatServiceTest {
 
             await("the late tick to be reported", () -> pair.oneHeard().late.stream()
                     .anyMatch(l -> l.latenessNanos() >= stall));
+            // The report comes before that tick's beat; the skipped deadlines are counted right after it.
+            await("the skipped deadlines to be counted", () -> pair.one().stats().ticks().skippedTicks() >= 10);
             HeartbeatStats.Ticks ticks = pair.one().stats().ticks();
             assertThat(ticks.lateThresholdNanos()).isEqualTo(400_000_000L);
             assertThat(ticks.lateTicks()).isGreaterThanOrEqualTo(1);
