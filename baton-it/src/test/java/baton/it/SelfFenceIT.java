@@ -17,6 +17,7 @@ class SelfFenceIT {
     /** Freezes {@code thread} of node-1 (which runs alpha) and checks the whole chain. */
     static void selfFences(String thread, String part) throws Exception {
         ServiceLab.withServices(s -> {
+            java.time.Instant frozenAt = java.time.Instant.now();
             MachineCgroup frozen = s.p().freezeThreads(1, thread);
             try {
                 assertThat(s.p().await(1, "event=self-fence reason=\"" + Pattern.quote(part) + ": ", ServiceLab.WAIT))
@@ -30,10 +31,23 @@ class SelfFenceIT {
                 assertThat(fencer).contains("event=fenced " + ServiceLab.peer(1));
                 assertThat(fencer.indexOf("event=workload-owner workload=alpha change=recover"))
                         .as(fencer).isGreaterThan(fencer.indexOf("event=fenced " + ServiceLab.peer(1)));
+                timeline(part, frozenAt, "self-fence", s.p().log(1), "event=self-fence");
+                timeline(part, frozenAt, "down", s.p().log(watcher), "event=verdict " + ServiceLab.peer(1) + " from=[a-z-]+ to=down");
+                timeline(part, frozenAt, "fenced", fencer, "event=fenced " + ServiceLab.peer(1));
+                timeline(part, frozenAt, "recovered", fencer, "event=workload-owner workload=alpha change=recover");
             } finally {
                 frozen.destroy();
             }
         });
+    }
+
+    /** Prints when the first line matching {@code regex} was logged, in ms after the freeze. */
+    static void timeline(String part, java.time.Instant from, String what, String log, String regex) {
+        java.util.regex.Matcher m = Pattern.compile("ts=(\\S+) [^\\n]*" + regex).matcher(log);
+        if (m.find()) {
+            long ms = java.time.Duration.between(from, java.time.Instant.parse(m.group(1))).toMillis();
+            System.out.printf("SelfFenceIT timeline %s +%d ms %s%n", part, ms, what);
+        }
     }
 
     @Test
