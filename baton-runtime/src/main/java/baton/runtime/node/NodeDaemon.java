@@ -986,9 +986,18 @@ public final class NodeDaemon {
                 Verdict v = membership.verdict(n.id());
                 long inc = v == Verdict.DOWN || v == Verdict.FENCED ? membership.downIncarnation(n.id())
                         : membership.newestIncarnation(n.id());
+                // Up on heartbeats alone, its slot not seen fresh yet: it may still fail to join.
+                // Nothing is placed on it yet (for placement it is only suspect).
+                if (v == Verdict.UP && !slotFresh(n.id())) {
+                    v = Verdict.SUSPECT;
+                }
                 out.add(new baton.core.workload.Placement.Node(n.id(), inc, v, settings.standby(n.id())));
             }
             return out;
+        }
+
+        private boolean slotFresh(int id) {
+            return diskCore.view().stream().anyMatch(v -> v.nodeId() == id && v.liveness() == Liveness.FRESH);
         }
 
         @Override
