@@ -226,31 +226,14 @@ final class WorkloadBench {
             StringBuilder y = new StringBuilder();
             String preferred = "    preferred: [node-1, node-2, node-3]\n";
             if (ve) {
-                Path guest = Path.of(System.getProperty("baton.guest.dir", "/var/cache/baton/guest"));
-                ExecResult built = Cmd.run(Duration.ofMinutes(10), repoScript("build-guest").toString(), guest.toString());
-                if (!built.ok()) {
-                    throw new IllegalStateException("scripts/build-guest failed: " + built.describe());
-                }
-                String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=0 baton.name=web";
-                y.append("ves:\n  - id: 1\n    name: web\n    memoryMib: 128\n    kernel: ").append(guest.resolve("vmlinuz"))
-                        .append("\n    initrd: ").append(guest.resolve("initramfs.cpio.gz"))
-                        .append("\n    cmdline: \"").append(cmdline).append("\"\n    nics: [{mac: \"").append(MAC)
-                        .append("\", bridge: br0}]\n    accel: tcg\n").append(preferred);
+                Path guest = TestGuest.build();
+                y.append("ves:\n").append(TestGuest.veYaml(1, "web", guest, 128, ip, MAC, "br0", 0, preferred));
             }
             if (service) {
                 Path control = OwnedService.write(dir.resolve("scripts"), ALIVE_MILLIS);
                 y.append("services:\n").append(OwnedService.yaml(10, "svc", control, ownersLog, dir.resolve("service-state"), preferred));
             }
             return y.toString();
-        }
-
-        static Path repoScript(String name) {
-            for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-                if (Files.isExecutable(d.resolve("scripts").resolve(name))) {
-                    return d.resolve("scripts").resolve(name);
-                }
-            }
-            throw new IllegalStateException("no scripts/" + name + " above " + Path.of("").toAbsolutePath() + "; run from the work tree");
         }
 
         ExecResult baton(int on, String... args) {

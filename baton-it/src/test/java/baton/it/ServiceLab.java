@@ -63,19 +63,11 @@ final class ServiceLab {
 
         /** Node {@code on}'s status file, as {@code baton status --json} prints it. */
         JsonNode status(int on) throws Exception {
-            ExecResult r = c.baton(on, "status", "--json", "--config", c.config(on).toString(), "--run-dir", c.runDir().toString(),
-                    "--node", "node-" + on);
-            assertThat(r.exitCode()).as(r.describe()).isZero();
-            return JSON.readTree(r.stdout());
+            return ServiceLab.status(c.cluster, on);
         }
 
         JsonNode workload(int on, String name) throws Exception {
-            for (JsonNode w : status(on).path("workloads")) {
-                if (w.path("name").asText().equals(name)) {
-                    return w;
-                }
-            }
-            throw new AssertionError("no workload " + name + " in the status of node-" + on);
+            return ServiceLab.workload(c.cluster, on, name);
         }
 
         /** Node {@code on}'s view of node {@code id} in its status ({@code verdict}, {@code evidence}, {@code fencePath}, ...). */
@@ -260,6 +252,24 @@ final class ServiceLab {
                 s.assertNeverTwoOwners();
             }
         }
+    }
+
+    /** Node {@code on}'s status file, as {@code baton status --json} prints it. */
+    static JsonNode status(baton.cli.LabCluster c, int on) throws Exception {
+        ExecResult r = c.baton(on, "status", "--json", "--config", c.config(on).toString(), "--run-dir", c.runDir().toString(),
+                "--node", "node-" + on);
+        assertThat(r.exitCode()).as(r.describe()).isZero();
+        return JSON.readTree(r.stdout());
+    }
+
+    /** Workload {@code name} in node {@code on}'s status. */
+    static JsonNode workload(baton.cli.LabCluster c, int on, String name) throws Exception {
+        for (JsonNode w : status(c, on).path("workloads")) {
+            if (w.path("name").asText().equals(name)) {
+                return w;
+            }
+        }
+        throw new AssertionError("no workload " + name + " in the status of node-" + on);
     }
 
     static String peer(int id) {

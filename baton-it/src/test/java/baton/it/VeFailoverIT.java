@@ -62,19 +62,11 @@ class VeFailoverIT {
     /** A running cluster with the VE, its address, and the MAC watch. */
     record Setup(LabCluster c, PowerLab p, String ip, MacWatch watch) {
         JsonNode status(int on) throws Exception {
-            ExecResult r = c.baton(on, "status", "--json", "--config", c.config(on).toString(), "--run-dir", c.runDir().toString(),
-                    "--node", "node-" + on);
-            assertThat(r.exitCode()).as(r.describe()).isZero();
-            return JSON.readTree(r.stdout());
+            return ServiceLab.status(c, on);
         }
 
         JsonNode workload(int on, String name) throws Exception {
-            for (JsonNode w : status(on).path("workloads")) {
-                if (w.path("name").asText().equals(name)) {
-                    return w;
-                }
-            }
-            throw new AssertionError("no workload " + name + " in the status of node-" + on);
+            return ServiceLab.workload(c, on, name);
         }
 
         /** Waits until node {@code node} runs {@code name} as its recorded owner (its own status says so). */
@@ -146,19 +138,8 @@ class VeFailoverIT {
      * one NIC with a fixed MAC on br0; {@code preferred} as given.
      */
     static String veYaml(String ip, String preferred) {
-        String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=0 baton.name=web";
-        return "ves:\n"
-                + "  - id: 1\n"
-                + "    name: web\n"
-                + "    memoryMib: 128\n"
-                + "    kernel: " + guestDir.resolve("vmlinuz") + "\n"
-                + "    initrd: " + guestDir.resolve("initramfs.cpio.gz") + "\n"
-                + "    cmdline: \"" + cmdline + "\"\n"
-                + "    nics: [{mac: \"" + MAC + "\", bridge: br0}]\n"
-                + "    accel: tcg\n"
-                + "    preferred: " + preferred + "\n"
-                + "    maxRestarts: 0\n"
-                + "    monitorIntervalMillis: 1000\n";
+        return "ves:\n" + baton.cli.TestGuest.veYaml(1, "web", guestDir, 128, ip, MAC, "br0", 0,
+                "    preferred: " + preferred + "\n    maxRestarts: 0\n    monitorIntervalMillis: 1000\n");
     }
 
     /**

@@ -61,6 +61,24 @@ public final class QuorumDisk implements AutoCloseable {
         return new QuorumDisk(opened[0], opened[1]);
     }
 
+    /** Writes {@code bytes} at {@code offset} of both copies; returns each failing copy's error (empty when both took it). */
+    public java.util.List<String> writeBoth(long offset, byte[] bytes) {
+        java.util.List<String> errors = new java.util.ArrayList<>();
+        for (Copy c : Copy.values()) {
+            DiskCopy d = copy(c);
+            if (d == null) {
+                errors.add(c.label() + ": could not be opened");
+                continue;
+            }
+            try {
+                d.write(offset, bytes);
+            } catch (java.io.IOException | RuntimeException e) {
+                errors.add(c.label() + ": " + e.getMessage());
+            }
+        }
+        return errors;
+    }
+
     /** The copy, or null when it could not be opened. */
     public DiskCopy copy(Copy c) {
         return copies[c.ordinal()];

@@ -40,20 +40,7 @@ public final class FenceBlocks {
 
     /** Writes {@code block} to both copies; returns the copies' errors (empty when both were written). */
     public List<String> writeBoth(int block, byte[] bytes) {
-        List<String> errors = new ArrayList<>();
-        for (Copy c : Copy.values()) {
-            DiskCopy d = disk.copy(c);
-            if (d == null) {
-                errors.add(c.label() + ": could not be opened");
-                continue;
-            }
-            try {
-                d.write(offset(block), bytes);
-            } catch (IOException | RuntimeException e) {
-                errors.add(c.label() + ": " + e.getMessage());
-            }
-        }
-        return errors;
+        return disk.writeBoth(offset(block), bytes);
     }
 
     /** The latest fence record about {@code victimId} on either copy. */

@@ -150,7 +150,7 @@ public final class WorkloadBlocks {
 
     /** Writes the node settings to both copies; returns the copies' errors. */
     public synchronized List<String> writeSettings(NodeSettings s) {
-        return writeBoth(blockOffset(DiskLayout.NODE_SETTINGS_BLOCK), settingsCodec.encode(s));
+        return disk.writeBoth(blockOffset(DiskLayout.NODE_SETTINGS_BLOCK), settingsCodec.encode(s));
     }
 
     /** Writes the block of answers holding {@code requesterId}'s, from {@code answers}; returns the copies' errors. */
@@ -163,23 +163,7 @@ public final class WorkloadBlocks {
                 System.arraycopy(answerCodec.encode(a), 0, block, (n - first) * SealedBlock.SECTOR_BYTES, SealedBlock.SECTOR_BYTES);
             }
         }
-        return writeBoth(DiskLayout.answerOffsetBytes(first), block);
+        return disk.writeBoth(DiskLayout.answerOffsetBytes(first), block);
     }
 
-    private List<String> writeBoth(long offset, byte[] bytes) {
-        List<String> errors = new ArrayList<>();
-        for (Copy c : Copy.values()) {
-            DiskCopy d = disk.copy(c);
-            if (d == null) {
-                errors.add(c.label() + ": could not be opened");
-                continue;
-            }
-            try {
-                d.write(offset, bytes);
-            } catch (IOException | RuntimeException e) {
-                errors.add(c.label() + ": " + e.getMessage());
-            }
-        }
-        return errors;
-    }
 }
