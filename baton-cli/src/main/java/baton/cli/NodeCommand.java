@@ -90,7 +90,7 @@ final class NodeCommand {
                 log.error(e.getMessage() + " status=" + e.status());
                 return e.status();
             }
-            long leaveMillis = cfg.timeouts().ioTimeoutMillis() + 2_000;
+            long leaveMillis = leaveMillis(cfg);
             Thread hook = new Thread(() -> {
                 log.info("event=signal signal=TERM action=leave");
                 daemon.requestLeave(leaveMillis);
@@ -104,6 +104,16 @@ final class NodeCommand {
             }
             return status;
         }
+    }
+
+    /**
+     * How long a clean leave may take: its workloads stop first (each resource within its stop
+     * timeout, a VE also gets QEMU's quit and kill), then it writes its slot in state "left".
+     */
+    static long leaveMillis(ClusterConfig cfg) {
+        long stopMillis = cfg.workloads().stream().flatMap(w -> w.resources().stream())
+                .mapToLong(r -> r.timing().stopTimeoutMillis() + 5_000).sum();
+        return cfg.timeouts().ioTimeoutMillis() + 2_000 + stopMillis;
     }
 
     @Command(name = "leave", mixinStandardHelpOptions = true,
@@ -131,10 +141,7 @@ final class NodeCommand {
             ProcessHandle p = ProcessHandle.of(pid).orElseThrow(() -> new CliFailure(ExitStatus.FAILURE,
                     "the daemon of node '" + nodeName + "' (pid " + pid + ") is not running; remove " + pidFile));
             p.destroy();
-            // Its workloads stop first (each resource within its stop timeout), then it writes "left".
-            long stopMillis = cfg.workloads().stream().flatMap(w -> w.resources().stream())
-                    .mapToLong(r -> r.timing().stopTimeoutMillis() + 5_000).sum();
-            long deadline = System.nanoTime() + (cfg.timeouts().ioTimeoutMillis() + 5_000 + stopMillis) * 1_000_000L;
+            long deadline = System.nanoTime() + (leaveMillis(cfg) + 3_000) * 1_000_000L;
             while (p.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }

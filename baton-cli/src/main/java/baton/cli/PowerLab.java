@@ -281,7 +281,9 @@ public final class PowerLab implements AutoCloseable {
         java.util.Random random = new java.util.Random(pid);
         for (int attempt = 0; attempt < 200; attempt++) {
             g.freeze();
-            if (tids.stream().allMatch(baton.lab.MachineCgroup::frozenInSystemCall)) {
+            // In a system call, and the rest of the JVM still runs (a thread frozen inside the VM,
+            // e.g. on its way out of a safepoint, would stop the others at the next one).
+            if (tids.stream().allMatch(baton.lab.MachineCgroup::frozenInSystemCall) && othersRun(pid, threadName)) {
                 return g;
             }
             g.thaw();
@@ -294,6 +296,23 @@ public final class PowerLab implements AutoCloseable {
         }
         g.destroy();
         throw new IllegalStateException("node-" + id + ": could not freeze " + threadName + " while it waits in a system call");
+    }
+
+    /** Whether the daemon's supervisor thread (it wakes every 50 ms) still goes round: the JVM is not stopped. */
+    private static boolean othersRun(long pid, String frozen) {
+        String witness = frozen.equals("baton-supervise") ? "baton-ticker" : "baton-supervise";
+        List<Long> tids = baton.lab.MachineCgroup.threadsNamed(pid, witness);
+        if (tids.isEmpty()) {
+            return true;
+        }
+        long before = baton.lab.MachineCgroup.contextSwitches(tids.getFirst());
+        try {
+            Thread.sleep(600);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        return baton.lab.MachineCgroup.contextSwitches(tids.getFirst()) - before >= 5;
     }
 
     /** The daemon's pid while it runs. */

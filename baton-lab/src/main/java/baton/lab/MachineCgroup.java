@@ -199,6 +199,20 @@ public final class MachineCgroup {
         }
     }
 
+    /** How often thread {@code tid} gave up the CPU by itself (it slept or waited): -1 when it is gone. */
+    public static long contextSwitches(long tid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(tid), "status"), StandardCharsets.US_ASCII)) {
+                if (line.startsWith("voluntary_ctxt_switches:")) {
+                    return Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** Ends the hang: every task runs on. Throws if the machine is off. */
     public void thaw() {
         requireExists("thaw");

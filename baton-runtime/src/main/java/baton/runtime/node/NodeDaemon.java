@@ -458,7 +458,9 @@ public final class NodeDaemon {
         HeartbeatService hb = heartbeats;
         java.util.List<Supervisor.Part> parts = java.util.List.of(
                 Supervisor.progress("event-loop", diskLimit, () -> loopBeatNanos, "the event loop (which drives the disk loop)"),
+                // The disk loop runs on the event loop: while the loop itself is stuck, that is what is reported.
                 Supervisor.part("disk-loop", now -> slotWritesOutstanding.get() == 0 && now - lastSlotWriteNanos > diskLimit
+                        && now - loopBeatNanos <= diskLimit / 2
                         ? java.util.Optional.of("no slot write issued for " + (now - lastSlotWriteNanos) / 1_000_000 + " ms (limit "
                                 + diskLimit / 1_000_000 + " ms)")
                         : java.util.Optional.empty()),
