@@ -91,7 +91,6 @@ final class WorkloadHost implements AutoCloseable {
     private long coordinatorGeneration;
     /** {@link #settling}: the join timeout plus the network timeout. */
     private final long settleNanos;
-    private boolean stopping;
 
     WorkloadHost(ClusterConfig config, NodeConfig node, KvLog log, Consumer<Runnable> loop, WorkloadBlocks blocks,
                  java.nio.file.Path veRunDir, long incarnation, Cluster cluster) {
@@ -131,7 +130,6 @@ final class WorkloadHost implements AutoCloseable {
         agent = new WorkloadAgent(node.id(), incarnation, id -> config.workload(id)
                 .map(w -> new WorkloadAgent.RestartLimit(w.maxRestarts(), w.restartWindowMillis() * 1_000_000L))
                 .orElse(WorkloadAgent.RestartLimit.UNLIMITED));
-        stopping = false;
         declare();
     }
 
@@ -424,7 +422,6 @@ final class WorkloadHost implements AutoCloseable {
 
     /** Loop: a clean leave. Stops every workload through the agent; {@code then} runs once nothing runs here. */
     void leave(Runnable then) {
-        stopping = true;
         whenLeft = then;
         apply(agent.stopAll("this node leaves the cluster"));
     }

@@ -53,10 +53,6 @@ public final class WorkloadBlocks {
         this.blocks = Math.max(1, (Math.max(1, maxWorkloadId) - 1) / DiskLayout.WORKLOADS_PER_BLOCK + 1);
     }
 
-    public OperatorAnswer.Codec answerCodec() {
-        return answerCodec;
-    }
-
     private static long blockOffset(int block) {
         return (long) block * DiskLayout.BLOCK_SIZE_BYTES;
     }
