@@ -366,7 +366,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private void owners() {
         try {
-            var result = baton.lab.owners.OwnerCheck.check(ownersLog, 3 * OWNERS_ALIVE_MILLIS * 1_000_000L);
+            var result = baton.lab.owners.OwnerCheck.check(ownersLog, 3 * OWNERS_ALIVE_MILLIS * 1_000_000L, power.powerOffs());
             say("owners log %s: %d runs of '%s', %s", ownersLog, result.instances().size(), SERVICE,
                     baton.lab.owners.OwnerCheck.firstProblem(result).orElse("never two at once"));
         } catch (java.io.IOException e) {

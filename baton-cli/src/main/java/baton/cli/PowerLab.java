@@ -208,8 +208,7 @@ public final class PowerLab implements AutoCloseable {
     public String log(int id) {
         try {
             Path file = switch (powerOf(id)) {
-                case IPMI -> ipmi.get(id).workDir().resolve("machine.log");
-                case REDFISH -> redfish.get(id).workDir().resolve("machine.log");
+                case IPMI, REDFISH -> bmcDir(id).resolve("machine.log");
                 case NONE -> null;
             };
             if (file == null) {
@@ -238,9 +237,32 @@ public final class PowerLab implements AutoCloseable {
 
     /** A system panic: kill -9 of every process of node {@code id}'s machine, without its BMC knowing. */
     public void crash(int id) {
+        List<ProcessHandle> killed = new ArrayList<>();
         for (long pid : machinePids(id)) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            ProcessHandle.of(pid).ifPresent(h -> {
+                h.destroyForcibly();
+                killed.add(h);
+            });
         }
+        // Evidence for the checkers once all of it is gone: nothing of the machine runs after this line.
+        if (powerOf(id) != Power.NONE && Poll.until(Duration.ofSeconds(10), () -> killed.stream().noneMatch(ProcessHandle::isAlive))) {
+            baton.lab.bmc.PowerLog.append(bmcDir(id));
+        }
+    }
+
+    /** When each node's machine went off or crashed (node name to wall-clock nanoseconds), for {@link baton.lab.owners.OwnerCheck}. */
+    public Map<String, List<Long>> powerOffs() {
+        Map<String, List<Long>> offs = new HashMap<>();
+        for (int id = 1; id <= cluster.size(); id++) {
+            if (powerOf(id) != Power.NONE) {
+                offs.put("node-" + id, baton.lab.bmc.PowerLog.read(bmcDir(id)));
+            }
+        }
+        return offs;
+    }
+
+    private Path bmcDir(int id) {
+        return powerOf(id) == Power.IPMI ? ipmi.get(id).workDir() : redfish.get(id).workDir();
     }
 
     /** A system hang: every process of node {@code id}'s machine frozen (its BMC still answers). */

@@ -172,7 +172,7 @@ class FailureScenariosIT {
             assertThat(s.runningNow("alpha")).isEmpty();
             assertThat(s.runningNow("beta")).isEmpty();
             // Every instance that ever ran ended with its stop line: none was left behind or killed.
-            OwnerCheck.Result owners = OwnerCheck.check(s.ownersLog(), ServiceLab.ALIVE_MILLIS * 1_000_000L * 3);
+            OwnerCheck.Result owners = ServiceLab.owners(s.ownersLog(), s.p());
             assertThat(owners.instances()).allMatch(OwnerCheck.Instance::stopped, "stopped cleanly");
             for (int i = 1; i <= 3; i++) {
                 assertThat(s.p().machinePids(i)).as("node-%d's machine", i).isEmpty();

@@ -104,7 +104,7 @@ class OcfServiceIT {
             String fencer = p.log(1).contains("event=fenced " + ServiceLab.peer(2)) ? p.log(1) : p.log(3);
             assertThat(fencer.indexOf("event=workload-owner workload=web change=recover"))
                     .isGreaterThan(fencer.indexOf("event=fenced " + ServiceLab.peer(2)));
-            OwnerCheck.Result owners = OwnerCheck.check(log, ServiceLab.ALIVE_MILLIS * 1_000_000L * 3);
+            OwnerCheck.Result owners = ServiceLab.owners(log, p);
             assertThat(OwnerCheck.firstProblem(owners)).isEmpty();
             assertThat(owners.instances()).as(java.nio.file.Files.readString(log) + p.log(1) + p.log(2) + p.log(3))
                     .hasSizeGreaterThanOrEqualTo(3);

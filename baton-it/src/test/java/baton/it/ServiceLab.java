@@ -48,6 +48,11 @@ final class ServiceLab {
         LOOP_DEVICES
     }
 
+    /** The never-two-owners check over {@code log}, with the power-offs of {@code p}'s machines as evidence. */
+    static OwnerCheck.Result owners(Path log, PowerLab p) throws java.io.IOException {
+        return OwnerCheck.check(log, ALIVE_MILLIS * 1_000_000L * 3, p.powerOffs());
+    }
+
     /**
      * A running cluster with the test services, and the owners log. {@code loops[node][copy]}
      * are node's own loop devices over the shared copies ({@link Disk#LOOP_DEVICES}; else null).
@@ -134,7 +139,7 @@ final class ServiceLab {
 
         /** The external checker over everything the test services logged. */
         void assertNeverTwoOwners() throws Exception {
-            OwnerCheck.Result r = OwnerCheck.check(ownersLog, ALIVE_MILLIS * 1_000_000L * 3);
+            OwnerCheck.Result r = owners(ownersLog, p);
             assertThat(OwnerCheck.firstProblem(r)).as("owners log " + ownersLog).isEmpty();
             assertThat(r.instances()).isNotEmpty();
         }

@@ -236,6 +236,11 @@ public final class IpmiBmc implements AutoCloseable {
         return cgroup.pids();
     }
 
+    /** When the machine's power went off, oldest first (see {@link PowerLog}). */
+    public List<Long> powerOffs() {
+        return PowerLog.read(workDir);
+    }
+
     /** The machine's cgroup; it exists only while the machine is powered on. */
     public MachineCgroup machineCgroup() {
         return cgroup;
@@ -355,6 +360,7 @@ public final class IpmiBmc implements AutoCloseable {
                     while [ -n "$(procs)" ] && [ $n -lt 250 ]; do killall9; sleep 0.02; n=$((n + 1)); done
                     n=0
                     while [ -d "$cgroup" ] && ! rmdir "$cgroup" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.02; n=$((n + 1)); done
+                    [ -z "$(procs)" ] && %s
                     exit 0
                 }
                 trap cut TERM
@@ -366,7 +372,7 @@ public final class IpmiBmc implements AutoCloseable {
                 # The main process ended on its own: the power stays on while anything it started runs.
                 while [ -n "$(procs)" ]; do sleep 0.1 & wait $!; done
                 rmdir "$cgroup" 2>/dev/null
-                """.formatted(shellQuote(cgroup.toString()), cmd, shellQuote(dir.resolve("machine.log").toString()),
+                """.formatted(shellQuote(cgroup.toString()), PowerLog.shellAppend(shellQuote(dir.toString())), cmd, shellQuote(dir.resolve("machine.log").toString()),
                 shellQuote(dir.resolve("machine.pid").toString()));
     }
 

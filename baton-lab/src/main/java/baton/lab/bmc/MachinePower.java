@@ -120,6 +120,7 @@ final class MachinePower {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + dir.resolve(PID_FILE), e);
         }
+        PowerLog.append(dir);
         String others = killed.stream().filter(pid -> pid != machine.pid()).count() + " other process(es) killed";
         return (hard ? "cut" : exited ? "exited at SIGTERM" : "killed") + ", " + others;
     }

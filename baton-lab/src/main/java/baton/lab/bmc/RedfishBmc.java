@@ -249,6 +249,11 @@ public final class RedfishBmc implements AutoCloseable {
         return MachinePower.running(workDir).map(h -> OptionalLong.of(h.pid())).orElse(OptionalLong.empty());
     }
 
+    /** When the machine's power went off, oldest first (see {@link PowerLog}). */
+    public List<Long> powerOffs() {
+        return PowerLog.read(workDir);
+    }
+
     /** Every process of the machine (its cgroup's), sorted; empty while it is powered off. */
     public List<Long> machinePids() {
         return cgroup.pids();

@@ -27,14 +27,17 @@ import java.util.regex.Pattern;
  * {@code t} is the wall clock in nanoseconds ({@code date +%s%N}); all writers run on the one
  * test machine, so they share the clock. An instance is (workload, node, pid). It runs from its
  * {@code start} to its {@code stop}; one that never wrote {@code stop} (killed with its node)
- * ran until its last line plus the heartbeat period, since it writes {@code alive} at least that
- * often while it runs. Two instances of one workload whose intervals overlap are a violation.
+ * ran until its last line plus the heartbeat allowance, since it writes {@code alive} at least that
+ * often while it runs, or until its machine's first power-off after its last line, whichever is
+ * earlier: the lab records the moment a machine's last process is gone
+ * ({@link baton.lab.bmc.PowerLog}), which is firmer evidence than a missing line. Two instances of
+ * one workload whose intervals overlap are a violation.
  */
 public final class OwnerCheck {
     private static final Pattern LINE = Pattern.compile(
             "^t=(\\d+) workload=(\\S+) node=(\\S+) epoch=(\\d+) pid=(\\d+) event=(start|alive|stop)$");
 
-    /** One run of a workload, from its first line to its stop or its last sign of life plus the period. */
+    /** One run of a workload, from its first line to its stop, or else its last sign of life plus the period or its machine's power-off. */
     public record Instance(String workload, String node, long epoch, long pid, long fromNanos, long untilNanos, boolean stopped) {
         boolean overlaps(Instance o) {
             return fromNanos < o.untilNanos && o.fromNanos < untilNanos;
@@ -43,7 +46,7 @@ public final class OwnerCheck {
         @Override
         public String toString() {
             return workload + " on " + node + " (epoch " + epoch + ", pid " + pid + ") from " + fromNanos + " to " + untilNanos
-                    + (stopped ? "" : " (no stop: last sign of life + period)");
+                    + (stopped ? "" : " (no stop: last sign of life + period, or its machine's power-off)");
         }
     }
 
@@ -65,10 +68,19 @@ public final class OwnerCheck {
 
     /** Reads and checks {@code log}; {@code heartbeatNanos} is the longest gap between an instance's lines while it runs. */
     public static Result check(Path log, long heartbeatNanos) throws IOException {
-        return check(Files.exists(log) ? Files.readAllLines(log) : List.of(), heartbeatNanos);
+        return check(log, heartbeatNanos, Map.of());
+    }
+
+    /** The same, with each node's machine power-offs (node name to wall-clock nanoseconds, as {@link baton.lab.bmc.PowerLog} has them). */
+    public static Result check(Path log, long heartbeatNanos, Map<String, List<Long>> powerOffs) throws IOException {
+        return check(Files.exists(log) ? Files.readAllLines(log) : List.of(), heartbeatNanos, powerOffs);
     }
 
     public static Result check(List<String> lines, long heartbeatNanos) {
+        return check(lines, heartbeatNanos, Map.of());
+    }
+
+    public static Result check(List<String> lines, long heartbeatNanos, Map<String, List<Long>> powerOffs) {
         Map<String, long[]> spans = new HashMap<>(); // key -> {from, last, stopped, epoch}
         Map<String, String[]> names = new HashMap<>();
         List<String> malformed = new ArrayList<>();
@@ -95,7 +107,14 @@ public final class OwnerCheck {
         spans.forEach((key, s) -> {
             String[] n = names.get(key);
             boolean stopped = s[2] == 1;
-            instances.add(new Instance(n[0], n[1], s[3], Long.parseLong(n[2]), s[0], stopped ? s[1] : s[1] + heartbeatNanos, stopped));
+            long until = s[1] + heartbeatNanos;
+            for (long off : powerOffs.getOrDefault(n[1], List.of())) {
+                if (off >= s[1]) {
+                    until = Math.min(until, off);
+                    break;
+                }
+            }
+            instances.add(new Instance(n[0], n[1], s[3], Long.parseLong(n[2]), s[0], stopped ? s[1] : until, stopped));
         });
         instances.sort(Comparator.comparing(Instance::workload).thenComparingLong(Instance::fromNanos));
         List<Violation> violations = new ArrayList<>();

@@ -80,6 +80,7 @@ class IpmiBmcTest {
     void fenceIpmilanFromAnotherHostSeesAndSwitchesTheMachinesPower() throws IOException {
         try (IpmiBmc bmc = startBmc()) {
             assertThat(bmc.powerStatus()).isEqualTo(PowerStatus.ON);
+            assertThat(bmc.powerOffs()).isEmpty();
             long firstPid = bmc.machinePid().orElseThrow();
             assertThat(ProcessHandle.of(firstPid).flatMap(h -> h.info().command())).hasValueSatisfying(c -> assertThat(c).endsWith("/sleep"));
 
@@ -94,6 +95,9 @@ class IpmiBmcTest {
             assertThat(Poll.until(BOUND, () -> !bmc.machineCgroup().exists())).as("the machine's cgroup removed at power off").isTrue();
             assertThat(bmc.machinePids()).isEmpty();
             assertThat(bmc.powerStatus()).isEqualTo(PowerStatus.OFF);
+            long nowNanos = java.time.Instant.now().getEpochSecond() * 1_000_000_000L + java.time.Instant.now().getNano();
+            assertThat(bmc.powerOffs()).as("the power-off recorded as evidence").singleElement()
+                    .satisfies(t -> assertThat(nowNanos - t).isBetween(0L, 30_000_000_000L));
 
             ExecResult offStatus = fence(action(bmc, "status"));
             assertThat(offStatus.exitCode()).as("fence agents' status exit code for off: %s", offStatus.describe()).isEqualTo(2);

@@ -229,6 +229,7 @@ class RedfishBmcTest {
             // An orphan may wait as a zombie until init reaps it, but it runs no code.
             assertThat(ProcStat.read(child).filter(st -> st.state() != 'Z')).as("what the machine started dies with it").isEmpty();
             assertThat(bmc.workDir().resolve("redfish.log")).content().contains("ForceOff off: cut");
+            assertThat(bmc.powerOffs()).as("the power-off recorded as evidence").hasSize(1);
         }
     }
 

@@ -50,6 +50,20 @@ class OwnerCheckTest {
     }
 
     @Test
+    void aPowerOffOfTheMachineAfterTheLastLineEndsAnInstanceThatWroteNoStop() {
+        List<String> lines = List.of(line(0, "web", "node-1", 10, "start"), line(100, "web", "node-1", 10, "alive"),
+                line(150, "web", "node-2", 20, "start"));
+        // node-1's machine was off at 140 ms: it ran no later than that.
+        assertThat(OwnerCheck.check(lines, 100 * MS, java.util.Map.of("node-1", List.of(140 * MS))).ok()).isTrue();
+        // A power-off of the other node, one before the last line, or one after node-2 started proves nothing.
+        assertThat(OwnerCheck.check(lines, 100 * MS, java.util.Map.of("node-2", List.of(140 * MS))).ok()).isFalse();
+        assertThat(OwnerCheck.check(lines, 100 * MS, java.util.Map.of("node-1", List.of(50 * MS))).ok()).isFalse();
+        assertThat(OwnerCheck.check(lines, 100 * MS, java.util.Map.of("node-1", List.of(50 * MS, 160 * MS))).ok()).isFalse();
+        // The first power-off after the last line counts, not a later one.
+        assertThat(OwnerCheck.check(lines, 100 * MS, java.util.Map.of("node-1", List.of(120 * MS, 400 * MS))).ok()).isTrue();
+    }
+
+    @Test
     void theWorkloadScriptLogsStartAliveAndStopOnSigterm(@TempDir Path dir) throws Exception {
         Path script = dir.resolve("workload.sh");
         Files.writeString(script, OwnerCheck.workloadScript(50));
