@@ -47,7 +47,22 @@ public final class TestGuest {
      */
     public static String veYaml(int id, String name, Path guest, int memoryMib, String ip, String mac, String bridge,
                                 int fileMib, String extraKeys) {
-        String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=" + fileMib + " baton.name=" + name;
+        return veYaml(id, name, guest, memoryMib, ip, mac, bridge, fileMib, 0, extraKeys);
+    }
+
+    /**
+     * As {@link #veYaml(int, String, Path, int, String, String, String, int, String)}, with a guest
+     * that keeps rewriting {@code dirtyMib} MiB of its RAM ({@code baton.dirty_mib}; 0: none), for
+     * live-migration tests. The guest needs {@code fileMib + dirtyMib + 33} MiB free after boot: a
+     * 128 MiB VE has about 70 MiB available.
+     */
+    public static String veYaml(int id, String name, Path guest, int memoryMib, String ip, String mac, String bridge,
+                                int fileMib, int dirtyMib, String extraKeys) {
+        if (dirtyMib < 0 || dirtyMib > 4096) {
+            throw new IllegalArgumentException("dirtyMib " + dirtyMib + " is outside 0..4096 (the guest's limit)");
+        }
+        String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=" + fileMib + " baton.name=" + name
+                + (dirtyMib > 0 ? " baton.dirty_mib=" + dirtyMib : "");
         return "  - id: " + id + "\n    name: " + name + "\n    memoryMib: " + memoryMib + "\n    kernel: " + guest.resolve("vmlinuz")
                 + "\n    initrd: " + guest.resolve("initramfs.cpio.gz") + "\n    cmdline: \"" + cmdline + "\"\n    nics: [{mac: \""
                 + mac + "\", bridge: " + bridge + "}]\n    accel: tcg\n" + extraKeys;
