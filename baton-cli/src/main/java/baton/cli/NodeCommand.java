@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "node", mixinStandardHelpOptions = true, description = "Run or manage a cluster node.",
         subcommands = {NodeCommand.Run.class, NodeCommand.Leave.class, WorkloadCommand.Standby.class,
-                WorkloadCommand.Unstandby.class})
+                WorkloadCommand.Unstandby.class, MigrateCommand.Switchover.class, MigrateCommand.Resume.class})
 final class NodeCommand {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = {"Run the node daemon in the foreground until SIGTERM or until it must leave.",

@@ -29,9 +29,10 @@ final class WorkloadCommand {
     private WorkloadCommand() {}
 
     @Command(name = "ve", mixinStandardHelpOptions = true,
-            description = {"Start, stop, restart, relocate, freeze or unfreeze a VE (a QEMU virtual machine).",
+            description = {"Start, stop, restart, relocate, migrate, freeze or unfreeze a VE (a QEMU virtual machine).",
                     "The request goes to the coordinator through the quorum disk; the command waits for its answer."},
-            subcommands = {Start.class, Stop.class, Restart.class, Relocate.class, Freeze.class, Unfreeze.class})
+            subcommands = {Start.class, Stop.class, Restart.class, Relocate.class, Freeze.class, Unfreeze.class,
+                    MigrateCommand.Migrate.class})
     static final class Ve {}
 
     @Command(name = "service", mixinStandardHelpOptions = true,
@@ -175,13 +176,27 @@ final class WorkloadCommand {
         }
     }
 
+    /** What a command does once the coordinator carried its request out: follow what it set going; returns the exit status. */
+    interface Follow {
+        Follow NONE = (blocks, self) -> ExitStatus.OK;
+
+        int follow(WorkloadBlocks blocks, NodeConfig self) throws Exception;
+    }
+
     /** Writes the request, then polls this node's answer sector until the coordinator answered it. */
     static int send(ClusterConfig cfg, FenceCommand.Requester requester, OperatorRequest.Kind kind, int workloadId, int targetId,
                     String what) throws Exception {
+        return send(cfg, requester, kind, workloadId, targetId, what, Follow.NONE);
+    }
+
+    /** {@link #send}, then {@code follow} while the disk is still open, when the request was carried out. */
+    static int send(ClusterConfig cfg, FenceCommand.Requester requester, OperatorRequest.Kind kind, int workloadId, int targetId,
+                    String what, Follow follow) throws Exception {
         NodeConfig self = requester.self(cfg, StatusCommand.daemonView(cfg, requester.runDir, requester.as));
         return FenceCommand.withDisk(cfg, true, (disk, header, key) -> {
             FenceBlocks fence = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key));
-            WorkloadBlocks blocks = new WorkloadBlocks(disk, header.clusterId(), key, Math.max(1, workloadId));
+            int maxId = cfg.workloads().stream().mapToInt(WorkloadConfig::id).max().orElse(1);
+            WorkloadBlocks blocks = new WorkloadBlocks(disk, header.clusterId(), key, Math.max(maxId, workloadId));
             OperatorRequest request = FenceCommand.Requester.write(fence, self, seq -> new OperatorRequest(self.id(), seq, kind,
                     targetId, 0, System.currentTimeMillis(), "baton " + kind.label + " " + what, workloadId));
             System.err.println(kind.label + " " + what + ": request " + request.seq() + " written by " + self.name()
@@ -201,7 +216,7 @@ final class WorkloadCommand {
                     } else {
                         System.out.println((a.done() ? "done: " : "refused: ") + a.text());
                     }
-                    return a.done() ? ExitStatus.OK : ExitStatus.FAILURE;
+                    return a.done() ? follow.follow(blocks, self) : ExitStatus.FAILURE;
                 }
                 Thread.sleep(200);
             }

@@ -59,8 +59,11 @@ class VeFailoverIT {
         guestDir = QemuVmIT.guestDir;
     }
 
-    /** A running cluster with the VE, its address, and the MAC watch. */
-    record Setup(LabCluster c, PowerLab p, String ip, MacWatch watch) {
+    /** One VE of a test: its name, address and MAC. */
+    record Ve(String name, String ip, String mac) {}
+
+    /** A running cluster with the VEs ({@code ip} is the first's address), and the MAC watch. */
+    record Setup(LabCluster c, PowerLab p, String ip, MacWatch watch, List<Ve> ves) {
         JsonNode status(int on) throws Exception {
             return ServiceLab.status(c, on);
         }
@@ -150,20 +153,46 @@ class VeFailoverIT {
      * sightings are the test's; neither may report a violation.
      */
     static void withVe(String preferred, Map<Integer, String> bridgeOf, Body body) throws Exception {
+        withVes(List.of("web"), ip -> veYaml(ip.get("web"), preferred), Integer.parseInt(preferred.replaceAll("^\\[node-(\\d+).*$", "$1")),
+                bridgeOf, body);
+    }
+
+    /** The MAC of the {@code i}-th VE of a test (0-based): {@link #MAC} for the first. */
+    static String mac(int i) {
+        return String.format("52:54:00:b7:0f:%02x", i + 1);
+    }
+
+    /**
+     * {@link #withVe} for any VEs: {@code names}, the i-th at host number {@link #VE_HOST_NUMBER}
+     * + i and MAC {@link #mac}(i); {@code yaml} makes the top-level YAML from their addresses by
+     * name; all settle on node {@code home} first.
+     */
+    static void withVes(List<String> names, java.util.function.Function<Map<String, String>, String> yaml, int home,
+                        Map<Integer, String> bridgeOf, Body body) throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "baton-it-ve-");
         boolean passed = false;
         try (LabCluster c = new LabCluster(dir, "lab", 3, true); PowerLab p = new PowerLab(c)) {
             for (int i = 1; i <= 3; i++) {
                 c.bridgeUplink(i, bridgeOf.getOrDefault(i, "br0"));
             }
-            String ip = c.lab().tag().address(VE_HOST_NUMBER);
-            Map<String, InetAddress> probed = Map.of(MAC, InetAddress.getByName(ip));
+            List<Ve> ves = new ArrayList<>();
+            Map<String, String> ips = new java.util.LinkedHashMap<>();
+            Map<String, InetAddress> probed = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                String veIp = c.lab().tag().address(VE_HOST_NUMBER + i);
+                ves.add(new Ve(names.get(i), veIp, mac(i)));
+                ips.put(names.get(i), veIp);
+                probed.put(mac(i), InetAddress.getByName(veIp));
+            }
+            String ip = ves.getFirst().ip();
             MacWatch watch;
             try (MacWatch startup = MacWatch.start(c.lab(), probed, PORTS, MacWatch.DEFAULT_POLL)) {
                 p.fencing("monitorIntervalMillis: 4000\nmonitorTimeoutMillis: 3000");
-                p.yaml(veYaml(ip, preferred));
+                p.yaml(yaml.apply(ips).replace("@DIR@", dir.toString()));
                 p.start(dir.resolve("quorum.img").toString(), null);
-                settleOn(c, p, Integer.parseInt(preferred.replaceAll("^\\[node-(\\d+).*$", "$1")));
+                for (String name : names) {
+                    settleOn(c, p, name, home);
+                }
                 watch = MacWatch.start(c.lab(), probed, PORTS, MacWatch.DEFAULT_POLL); // overlaps the startup watch
                 try {
                     long polls = startup.polls();
@@ -176,7 +205,7 @@ class VeFailoverIT {
                 }
             }
             try (watch) {
-                Setup s = new Setup(c, p, ip, watch);
+                Setup s = new Setup(c, p, ip, watch, List.copyOf(ves));
                 body.run(s);
                 long polls = watch.polls();
                 assertThat(Poll.until(Duration.ofSeconds(5), () -> watch.polls() > polls + 1)).isTrue();
@@ -202,8 +231,8 @@ class VeFailoverIT {
      * without failback, then stays where it was placed. In that case it is moved there first
      * ({@code relocate}, stop before start) and the tests begin once the move is recorded.
      */
-    static void settleOn(LabCluster c, PowerLab p, int node) {
-        Pattern placed = Pattern.compile("event=workload-owner workload=web change=place owner=node-(\\d+) ");
+    static void settleOn(LabCluster c, PowerLab p, String name, int node) {
+        Pattern placed = Pattern.compile("event=workload-owner workload=" + name + " change=place owner=node-(\\d+) ");
         int[] owner = {0};
         assertThat(Poll.until(WAIT, () -> {
             Matcher m = placed.matcher(allLogs(c, p));
@@ -215,13 +244,13 @@ class VeFailoverIT {
         if (owner[0] == node) {
             return;
         }
-        System.out.printf("VeFailoverIT: web was placed on node-%d before node-%d was up; relocating it to node-%d first%n", owner[0],
-                node, node);
+        System.out.printf("VeFailoverIT: %s was placed on node-%d before node-%d was up; relocating it to node-%d first%n", name,
+                owner[0], node, node);
         ExecResult[] last = {null};
-        assertThat(Poll.until(WAIT, () -> (last[0] = batonAs(c, 2, "ve", "relocate", "web", "--to", "node-" + node)).exitCode() == 0))
+        assertThat(Poll.until(WAIT, () -> (last[0] = batonAs(c, 2, "ve", "relocate", name, "--to", "node-" + node)).exitCode() == 0))
                 .as(() -> last[0].describe()).isTrue();
-        assertThat(Poll.until(WAIT, () -> allLogs(c, p).contains("event=workload-owner workload=web change=move_finish owner=node-" + node
-                + " "))).as(allLogs(c, p)).isTrue();
+        assertThat(Poll.until(WAIT, () -> allLogs(c, p).contains("event=workload-owner workload=" + name + " change=move_finish owner=node-"
+                + node + " "))).as(allLogs(c, p)).isTrue();
     }
 
     static String allLogs(LabCluster c, PowerLab p) {

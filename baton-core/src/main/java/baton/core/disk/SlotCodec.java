@@ -5,13 +5,13 @@ import java.util.UUID;
 
 /**
  * Encodes and decodes one slot block. All integers are big-endian. Everything that matters
- * lies in the first 164 bytes, inside one 512-byte sector, so a torn write of the 4096-byte
+ * lies in the first 228 bytes, inside one 512-byte sector, so a torn write of the 4096-byte
  * block either leaves the old slot intact or fails the checksum.
  *
  * <pre>
  * offset size field
  *      0    4 magic "BSLT"
- *      4    2 slot format version (2)
+ *      4    2 slot format version (3)
  *      6    2 node id (1..32); must equal the slot's position
  *      8   16 cluster id; must equal the header's
  *     24    8 incarnation
@@ -23,9 +23,11 @@ import java.util.UUID;
  *     56    8 acknowledged workload table version (0 none)
  *     64   32 active workloads: bit (id - 1) of byte (id - 1) / 8, LSB first
  *     96   32 workloads failed out here past their restart limit, same bit order
- *    128   32 HMAC-SHA-256 with the cluster key over bytes 0..127
- *    160    4 CRC32C of bytes 0..159
- *    164 3932 zero
+ *    128   64 migrations: 8 entries of 8 bytes (workload id u16, 0 for an unused entry; phase u8; failure u8;
+ *                attempt u32), used entries first
+ *    192   32 HMAC-SHA-256 with the cluster key over bytes 0..191
+ *    224    4 CRC32C of bytes 0..223
+ *    228 3868 zero
  * </pre>
  *
  * The CRC tells a damaged block (bit flip, torn write) from a wrong key or a forgery (the MAC):
@@ -33,9 +35,10 @@ import java.util.UUID;
  */
 public final class SlotCodec {
     static final byte[] MAGIC = {'B', 'S', 'L', 'T'};
-    static final int VERSION = 2;
-    static final int MAC_OFFSET = 128;
-    static final int USED_BYTES = 164;
+    static final int VERSION = 3;
+    static final int MIGRATIONS_OFFSET = 128;
+    static final int MAC_OFFSET = 192;
+    static final int USED_BYTES = 228;
     private static final int SET_BYTES = SlotWorkloads.BITS / 8;
 
     private final UUID clusterId;
@@ -57,6 +60,12 @@ public final class SlotCodec {
         b.putLong(s.workloads().acknowledgedTable());
         putSet(b, s.workloads().active());
         putSet(b, s.workloads().failedOut());
+        for (SlotWorkloads.Migration m : s.workloads().migrations()) {
+            b.putShort((short) m.workloadId());
+            b.put((byte) m.phase().code);
+            b.put((byte) m.failure().code);
+            b.putInt(m.attempt());
+        }
         byte[] out = SealedBlock.seal(b, key, MAC_OFFSET);
         // Paired assertion: the block we hand to the disk must read back as this slot.
         if (!(decode(out, 0, s.nodeId()) instanceof SlotRead.Valid v) || !v.slot().equals(s)) {
@@ -100,7 +109,26 @@ public final class SlotCodec {
 
     private static java.util.Optional<SlotWorkloads> workloads(java.nio.ByteBuffer b) {
         try {
-            return java.util.Optional.of(new SlotWorkloads(b.getLong(56), getSet(b, 64), getSet(b, 96)));
+            java.util.List<SlotWorkloads.Migration> migrations = new java.util.ArrayList<>();
+            boolean ended = false;
+            for (int i = 0; i < SlotWorkloads.MAX_MIGRATIONS; i++) {
+                int at = MIGRATIONS_OFFSET + 8 * i;
+                int id = b.getShort(at) & 0xffff;
+                if (id == 0) {
+                    ended = true;
+                    if (b.getLong(at) != 0) {
+                        return java.util.Optional.empty();
+                    }
+                    continue;
+                }
+                SlotWorkloads.Phase phase = SlotWorkloads.Phase.ofCode(b.get(at + 2) & 0xff);
+                SlotWorkloads.Failure failure = SlotWorkloads.Failure.ofCode(b.get(at + 3) & 0xff);
+                if (ended || phase == null || failure == null) {
+                    return java.util.Optional.empty();
+                }
+                migrations.add(new SlotWorkloads.Migration(id, b.getInt(at + 4), phase, failure));
+            }
+            return java.util.Optional.of(new SlotWorkloads(b.getLong(56), getSet(b, 64), getSet(b, 96), migrations));
         } catch (IllegalArgumentException e) {
             return java.util.Optional.empty();
         }

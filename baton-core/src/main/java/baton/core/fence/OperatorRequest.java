@@ -20,7 +20,10 @@ public record OperatorRequest(int requesterId, long seq, Kind kind, int targetId
     public enum Kind {
         FENCE(1, "fence"), CONFIRM(2, "confirm"),
         START(3, "start"), STOP(4, "stop"), RESTART(5, "restart"), RELOCATE(6, "relocate"), FREEZE(7, "freeze"),
-        UNFREEZE(8, "unfreeze"), STANDBY(9, "standby"), UNSTANDBY(10, "unstandby");
+        UNFREEZE(8, "unfreeze"), STANDBY(9, "standby"), UNSTANDBY(10, "unstandby"),
+        MIGRATE(11, "migrate"), MIGRATE_CHECKPOINT(12, "migrate --mode checkpoint"),
+        SWITCHOVER(13, "switchover"), SWITCHOVER_CHECKPOINT(14, "switchover --mode checkpoint"),
+        RESUME(15, "resume"), RESUME_SWITCH_BACK(16, "resume --switch-back");
 
         public final int code;
         public final String label;
@@ -41,7 +44,7 @@ public record OperatorRequest(int requesterId, long seq, Kind kind, int targetId
 
         /** About a workload (its id in {@link #workloadId}). */
         public boolean workload() {
-            return code >= 3 && code <= 8;
+            return code >= 3 && code <= 8 || this == MIGRATE || this == MIGRATE_CHECKPOINT;
         }
 
         /** Answered in the fence record of the target. */
@@ -59,7 +62,8 @@ public record OperatorRequest(int requesterId, long seq, Kind kind, int targetId
     public OperatorRequest {
         if (requesterId < 1 || requesterId > baton.core.disk.DiskLayout.MAX_NODES || targetId < 0
                 || targetId > baton.core.disk.DiskLayout.MAX_NODES || seq < 1 || targetIncarnation < 0 || kind == null
-                || reason == null || (targetId == 0 && kind != Kind.RELOCATE && !kind.workload())
+                || reason == null || (targetId == 0 && kind != Kind.RELOCATE && kind != Kind.MIGRATE && kind != Kind.MIGRATE_CHECKPOINT
+                        && !kind.workload())
                 || (kind.workload() != (workloadId >= 1)) || workloadId < 0 || workloadId > baton.core.disk.DiskLayout.MAX_WORKLOADS) {
             throw new IllegalArgumentException("malformed operator request from " + requesterId + ": " + kind + " about node "
                     + targetId + ", workload " + workloadId + ", seq " + seq);

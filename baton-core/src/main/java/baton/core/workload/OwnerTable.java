@@ -30,6 +30,16 @@ import java.util.TreeMap;
  *     shows it stopped, the record says running again.</li>
  * <li>A record written under an older lease generation is written again under this one, so that
  *     every record a node reads carries the current coordinator's generation.</li>
+ * <li><b>Migration</b> of a VE (docs/switchover.md), in two writes. Begin names the next node with
+ *     the migrate flag and an attempt number; the owner keeps running the VE while it hands it
+ *     over, the next node receives it. Both declare in their slots how far the attempt has come.
+ *     Finish (the next node becomes owner) once the next node declares it received and running.
+ *     Cancel (the owner keeps it, and resumes it if it had paused it) once either side declares
+ *     the attempt failed, or the next node is gone (fenced, left, restarted). A next node that is
+ *     merely not up may already run the VE (the transfer may complete after the owner's slot was
+ *     read), so nothing else happens to it until a side declares the attempt's end or the next
+ *     node is fenced: the owner's transfer ends by its deadline, sent or failed. Operators cannot
+ *     stop or restart a migrating VE either.</li>
  * </ul>
  */
 public final class OwnerTable {
@@ -38,7 +48,29 @@ public final class OwnerTable {
     /** What a node's newest slot says: its incarnation and its workload declaration. */
     public record Published(long incarnation, SlotWorkloads declared) {}
 
-    public enum Change { PLACE, ADOPT, RECOVER, MOVE_BEGIN, MOVE_RETARGET, MOVE_CANCEL, MOVE_FINISH, RESTART_RUN, REFRESH, OPERATOR }
+    public enum Change {
+        PLACE, ADOPT, RECOVER, MOVE_BEGIN, MOVE_RETARGET, MOVE_CANCEL, MOVE_FINISH, RESTART_RUN, REFRESH, OPERATOR,
+        MIGRATE_BEGIN, MIGRATE_FINISH, MIGRATE_CANCEL
+    }
+
+    /**
+     * What the coordinator knows about migrations.
+     *
+     * @param migratable  the workloads that can migrate (VEs)
+     * @param settings    the node settings: which nodes are switched over (their VEs migrate off) and in which mode,
+     *                    which were resumed with switch-back
+     * @param maxParallel at most this many migrations off one node at once
+     */
+    public record Migrations(java.util.Set<Integer> migratable, NodeSettings settings, int maxParallel) {
+        public static final Migrations NONE = new Migrations(java.util.Set.of(), NodeSettings.NONE, 1);
+
+        public Migrations {
+            migratable = java.util.Set.copyOf(migratable);
+            if (maxParallel < 1 || maxParallel > SlotWorkloads.MAX_MIGRATIONS) {
+                throw new IllegalArgumentException("at most 1.." + SlotWorkloads.MAX_MIGRATIONS + " migrations at once, not " + maxParallel);
+            }
+        }
+    }
 
     /** One record to write, why, and the record it replaces (null for a new one). */
     public record Write(WorkloadRecord record, Change change, WorkloadRecord previous) {}
@@ -57,7 +89,7 @@ public final class OwnerTable {
      */
     public record Context(long nowNanos, long generation, long wallMillis, List<Placement.Spec> specs, List<Placement.Node> nodes,
                           Map<Integer, Published> published, Map<Integer, WorkloadRecord> records,
-                          List<Placement.Failure> failures, boolean unsafeSkipStopWait) {
+                          List<Placement.Failure> failures, boolean unsafeSkipStopWait, Migrations migrations) {
         public Context {
             specs = List.copyOf(specs);
             nodes = List.copyOf(nodes);
@@ -67,8 +99,33 @@ public final class OwnerTable {
         }
 
         public Context(long nowNanos, long generation, long wallMillis, List<Placement.Spec> specs, List<Placement.Node> nodes,
+                       Map<Integer, Published> published, Map<Integer, WorkloadRecord> records,
+                       List<Placement.Failure> failures, boolean unsafeSkipStopWait) {
+            this(nowNanos, generation, wallMillis, specs, nodes, published, records, failures, unsafeSkipStopWait, Migrations.NONE);
+        }
+
+        public Context(long nowNanos, long generation, long wallMillis, List<Placement.Spec> specs, List<Placement.Node> nodes,
                        Map<Integer, Published> published, Map<Integer, WorkloadRecord> records) {
             this(nowNanos, generation, wallMillis, specs, nodes, published, records, List.of(), false);
+        }
+
+        /** {@code node}'s declaration of {@code r}'s migration attempt, if {@code node} in {@code incarnation} published one. */
+        Optional<SlotWorkloads.Migration> entry(WorkloadRecord r, int node, long incarnation) {
+            Published p = published.get(node);
+            return p == null || p.incarnation() != incarnation ? Optional.empty() : p.declared().migration(r.id(), r.attempt());
+        }
+
+        /** Whether {@code node} published a slot of {@code incarnation} that shows {@code id} active. */
+        boolean activeOn(int id, int node, long incarnation) {
+            Published p = published.get(node);
+            return p != null && p.incarnation() == incarnation && p.declared().active(id);
+        }
+
+        /** Whether {@code node} in {@code incarnation} can no longer run anything: fenced, left, restarted or gone from the view. */
+        boolean gone(int node, long incarnation) {
+            Optional<Placement.Node> n = node(node);
+            return n.isEmpty() || n.get().incarnation() != incarnation || n.get().verdict() == Verdict.FENCED
+                    || n.get().verdict() == Verdict.LEFT;
         }
 
         Optional<Placement.Node> node(int id) {
@@ -121,20 +178,42 @@ public final class OwnerTable {
         void write(Change change, int id, String name, int owner, long ownerInc, Placement.Desired desired, int next,
                    long nextInc, String reason, int flags) {
             WorkloadRecord old = table.get(id);
+            write(change, id, name, owner, ownerInc, desired, next, nextInc, reason, flags, 0, old == null ? 0 : old.homeId());
+        }
+
+        void write(Change change, int id, String name, int owner, long ownerInc, Placement.Desired desired, int next,
+                   long nextInc, String reason, int flags, int attempt, int home) {
+            WorkloadRecord old = table.get(id);
             long epoch = old == null ? 1 : old.epoch() + 1;
-            WorkloadRecord r = new WorkloadRecord(id, epoch, ++version, c.generation(), c.wallMillis(), owner, ownerInc, desired,
-                    next, nextInc, name, clip(reason), flags);
+            ++version;
+            // The attempt of a migration is the table version that began it (low 32 bits, never 0).
+            int a = (flags & WorkloadRecord.MIGRATE) == 0 ? 0 : attempt != 0 ? attempt : (int) version != 0 ? (int) version : 1;
+            WorkloadRecord r = new WorkloadRecord(id, epoch, version, c.generation(), c.wallMillis(), owner, ownerInc, desired,
+                    next, nextInc, name, clip(reason), flags, a, home);
             table.put(id, r);
             out.add(new Write(r, change, old));
         }
 
+        /** Begins migrating {@code r} (running, owned, not moving) to {@code target}. */
+        void migrate(WorkloadRecord r, Placement.Node target, boolean checkpoint, int home, String reason) {
+            write(Change.MIGRATE_BEGIN, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), target.id(),
+                    target.incarnation(), reason, WorkloadRecord.MIGRATE | (checkpoint ? WorkloadRecord.CHECKPOINT : 0), 0, home);
+        }
+
+        /** The migrations off {@code node} in flight in the table being written. */
+        long migrationsFrom(int node) {
+            return table.values().stream().filter(x -> x.migrating() && x.ownerId() == node).count();
+        }
+
         void own(Change change, Placement.Spec spec, int node, long inc, String reason) {
             WorkloadRecord old = table.get(spec.id());
-            write(change, spec.id(), spec.name(), node, inc, old == null ? Placement.Desired.RUNNING : old.desired(), 0, 0, reason, 0);
+            write(change, spec.id(), spec.name(), node, inc, old == null ? Placement.Desired.RUNNING : old.desired(), 0, 0, reason, 0,
+                    0, 0);
         }
 
         void next(Change change, WorkloadRecord r, int next, long nextInc, String reason) {
-            write(change, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), next, nextInc, reason, r.flags());
+            write(change, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), next, nextInc, reason,
+                    r.flags() & ~(WorkloadRecord.MIGRATE | WorkloadRecord.CHECKPOINT), 0, r.homeId());
         }
     }
 
@@ -159,15 +238,31 @@ public final class OwnerTable {
         List<Decision> decisions = Placement.decide(c.nowNanos(), c.specs(), c.nodes(), current, desired, c.allFailures());
         Map<Integer, Decision> byWorkload = new LinkedHashMap<>();
         decisions.forEach(d -> byWorkload.put(d.workloadId(), d));
+        java.util.Set<Integer> migrationsDecided = new java.util.HashSet<>();
         for (Decision d : decisions) {
             Placement.Spec spec = c.spec(d.workloadId()).orElseThrow();
             WorkloadRecord r = w.table.get(d.workloadId());
+            if (r != null && r.migrating() && !(d instanceof Decision.Hold)) {
+                // The owner failed mid-migration (or a move is asked for): the next node may hold the VE.
+                migratingOwnerGone(c, w, r, d, holds);
+                migrationsDecided.add(r.id());
+                continue;
+            }
             switch (d) {
                 case Decision.Place p -> w.own(Change.PLACE, spec, p.nodeId(), p.incarnation(), p.reason());
                 case Decision.Adopt a -> w.own(Change.ADOPT, spec, a.nodeId(), a.incarnation(), a.reason());
                 case Decision.Recover rc -> w.own(Change.RECOVER, spec, rc.nodeId(), rc.incarnation(), rc.reason());
                 case Decision.Move m -> {
-                    if (r.nextId() == 0) {
+                    if (r.nextId() == 0 && switchedOver(c, r)) {
+                        // A switchover moves VEs live (or through a checkpoint), a bounded number at once; one whose
+                        // migration failed stays until the operator migrates or relocates it.
+                        if (r.migrationFailed()) {
+                            holds.add(new Decision.Hold(r.id(), r.reason() + "; migrate or relocate it by hand"));
+                        } else if (w.migrationsFrom(r.ownerId()) < c.migrations().maxParallel()) {
+                            w.migrate(r, c.node(m.nodeId()).orElseThrow(), c.migrations().settings().checkpoint(r.ownerId()), r.ownerId(),
+                                    "switchover of node " + r.ownerId() + ": migrate to node " + m.nodeId());
+                        }
+                    } else if (r.nextId() == 0) {
                         w.next(Change.MOVE_BEGIN, r, m.nodeId(), m.incarnation(), m.reason());
                     } else if (!targetOk(c, r) && m.nodeId() != r.nextId()) {
                         w.next(Change.MOVE_RETARGET, r, m.nodeId(), m.incarnation(), m.reason());
@@ -179,6 +274,18 @@ public final class OwnerTable {
         for (WorkloadRecord r : List.copyOf(w.table.values())) {
             if (w.out.stream().anyMatch(x -> x.record().id() == r.id())) {
                 continue; // decided above
+            }
+            if (r.migrating()) {
+                int before = w.out.size();
+                if (!migrationsDecided.contains(r.id())) {
+                    migration(c, w, r, holds);
+                }
+                if (w.out.size() == before && r.generation() < c.generation()) {
+                    // In flight under this coordinator too: as every record, carried over to its generation.
+                    w.write(Change.REFRESH, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), r.nextId(),
+                            r.nextIncarnation(), r.reason(), r.flags(), r.attempt(), r.homeId());
+                }
+                continue;
             }
             if (r.nextId() != 0 && r.desired() == Placement.Desired.RUNNING) {
                 boolean ownerUp = c.node(r.ownerId()).filter(n -> n.verdict() == Verdict.UP && n.incarnation() == r.ownerIncarnation())
@@ -206,12 +313,131 @@ public final class OwnerTable {
                 }
                 continue;
             }
+            if (switchBack(c, r) && w.migrationsFrom(r.ownerId()) < c.migrations().maxParallel()) {
+                Placement.Node home = c.node(r.homeId()).orElseThrow();
+                w.write(Change.MIGRATE_BEGIN, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), home.id(),
+                        home.incarnation(), "switch back to node " + home.id(), WorkloadRecord.MIGRATE, 0, 0);
+                continue;
+            }
             if (r.generation() < c.generation()) {
                 w.write(Change.REFRESH, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), r.nextId(),
-                        r.nextIncarnation(), r.reason(), r.flags());
+                        r.nextIncarnation(), r.reason(), r.flags(), r.attempt(), r.homeId());
             }
         }
         return new Plan(List.copyOf(w.out), List.copyOf(holds));
+    }
+
+    /** Whether {@code r}, running on a switched-over node, moves off it by migration. */
+    private static boolean switchedOver(Context c, WorkloadRecord r) {
+        return c.migrations().migratable().contains(r.id()) && c.migrations().settings().switchover(r.ownerId())
+                && r.desired() == Placement.Desired.RUNNING;
+    }
+
+    /** Whether {@code r} goes back to the node a switchover moved it off, now resumed with switch-back. */
+    private static boolean switchBack(Context c, WorkloadRecord r) {
+        if (r.homeId() == 0 || r.homeId() == r.ownerId() || r.nextId() != 0 || r.desired() != Placement.Desired.RUNNING
+                || !c.migrations().settings().switchBack(r.homeId()) || !c.migrations().migratable().contains(r.id())) {
+            return false;
+        }
+        boolean ownerUp = c.node(r.ownerId()).filter(n -> n.verdict() == Verdict.UP && n.incarnation() == r.ownerIncarnation()).isPresent();
+        boolean homeUp = c.node(r.homeId()).filter(n -> n.verdict() == Verdict.UP && !n.standby()).isPresent();
+        return ownerUp && homeUp;
+    }
+
+    /** A migration in flight whose owner still counts: finish, cancel, or wait. */
+    private static void migration(Context c, Writer w, WorkloadRecord r, List<Decision.Hold> holds) {
+        Optional<SlotWorkloads.Migration> src = c.entry(r, r.ownerId(), r.ownerIncarnation());
+        Optional<SlotWorkloads.Migration> tgt = c.entry(r, r.nextId(), r.nextIncarnation());
+        String mode = r.checkpoint() ? "through a checkpoint" : "live";
+        if (tgt.filter(m -> m.phase() == SlotWorkloads.Phase.RECEIVED).isPresent() && c.activeOn(r.id(), r.nextId(), r.nextIncarnation())) {
+            w.write(Change.MIGRATE_FINISH, r.id(), r.name(), r.nextId(), r.nextIncarnation(), r.desired(), 0, 0,
+                    "migrated " + mode + " from node " + r.ownerId() + " (" + r.reason() + ")", 0, 0, r.homeId());
+            return;
+        }
+        Optional<SlotWorkloads.Migration> failed = src.filter(m -> m.phase() == SlotWorkloads.Phase.FAILED)
+                .or(() -> tgt.filter(m -> m.phase() == SlotWorkloads.Phase.FAILED));
+        boolean handedOver = src.filter(m -> m.phase() == SlotWorkloads.Phase.SENT).isPresent();
+        if (failed.isPresent()) {
+            String side = src.filter(m -> m.phase() == SlotWorkloads.Phase.FAILED).isPresent() ? "node " + r.ownerId() : "node " + r.nextId();
+            cancel(w, r, "migration to node " + r.nextId() + " failed (" + side + ": " + failed.get().failure().label + "); stays on node "
+                    + r.ownerId(), WorkloadRecord.MIGRATION_FAILED);
+            return;
+        }
+        boolean targetUp = c.node(r.nextId()).filter(t -> t.verdict() == Verdict.UP && t.incarnation() == r.nextIncarnation()).isPresent();
+        if (targetUp) {
+            return; // in flight
+        }
+        if (c.gone(r.nextId(), r.nextIncarnation())) {
+            cancel(w, r, "migration to node " + r.nextId() + " called off: that node is gone"
+                    + (handedOver ? " after the handover" : "") + "; stays on node " + r.ownerId(), WorkloadRecord.MIGRATION_FAILED);
+            return;
+        }
+        // Not up, but maybe alive: the owner's slot may not show yet that the state went over, and a transfer under
+        // way may still complete. Calling it off now would leave a record that gives the VE to the owner alone while
+        // the next node runs it (the owner's restart, or its recovery once fenced, would start a second copy). The
+        // owner's transfer ends by its deadline, sent or failed, and the owner declares which; or the next node is fenced.
+        String verdict = c.node(r.nextId()).map(n -> n.verdict().name().toLowerCase(java.util.Locale.ROOT)).orElse("unknown");
+        holds.add(new Decision.Hold(r.id(), handedOver
+                ? "handed over to node " + r.nextId() + ", which is " + verdict + ": waits until it is fenced or declares the VE"
+                : "migrating to node " + r.nextId() + ", which is " + verdict + ": waits until node " + r.ownerId()
+                        + " declares the transfer's end or node " + r.nextId() + " is fenced"));
+    }
+
+    /**
+     * A migrating VE got a placement decision: a move (its owner is in standby, or switched over),
+     * which the migration decides first; or its owner is dead (fenced or left: recover) or runs
+     * again as another incarnation (adopt), and the next node may hold the VE.
+     */
+    private static void migratingOwnerGone(Context c, Writer w, WorkloadRecord r, Decision d, List<Decision.Hold> holds) {
+        Change change;
+        int node;
+        long inc;
+        String reason;
+        String how;
+        switch (d) {
+            case Decision.Recover rc -> {
+                change = Change.RECOVER;
+                node = rc.nodeId();
+                inc = rc.incarnation();
+                reason = rc.reason();
+                how = "failed";
+            }
+            case Decision.Adopt a -> {
+                change = Change.ADOPT;
+                node = a.nodeId();
+                inc = a.incarnation();
+                reason = a.reason();
+                how = "restarted";
+            }
+            default -> {
+                migration(c, w, r, holds); // a move or placement while the migration runs: the migration decides first
+                return;
+            }
+        }
+        Optional<SlotWorkloads.Migration> tgt = c.entry(r, r.nextId(), r.nextIncarnation());
+        boolean targetUp = c.node(r.nextId()).filter(t -> t.verdict() == Verdict.UP && t.incarnation() == r.nextIncarnation()).isPresent();
+        if (targetUp && tgt.filter(m -> m.phase() == SlotWorkloads.Phase.RECEIVED).isPresent()
+                && c.activeOn(r.id(), r.nextId(), r.nextIncarnation())) {
+            w.write(Change.MIGRATE_FINISH, r.id(), r.name(), r.nextId(), r.nextIncarnation(), r.desired(), 0, 0,
+                    "migrated from node " + r.ownerId() + ", which " + how + " after the handover", 0, 0, r.homeId());
+            return;
+        }
+        // Only once the next node cannot hold it: it declared the attempt failed, or acknowledged it without running it, or is gone.
+        Published p = c.published().get(r.nextId());
+        boolean released = tgt.filter(m -> m.phase() == SlotWorkloads.Phase.FAILED).isPresent()
+                || (p != null && p.incarnation() == r.nextIncarnation() && p.declared().acknowledgedTable() >= r.tableVersion()
+                        && !p.declared().active(r.id()) && tgt.isEmpty());
+        if (!released && !c.gone(r.nextId(), r.nextIncarnation())) {
+            holds.add(new Decision.Hold(r.id(), "its owner node " + r.ownerId() + " " + how + " while migrating it to node "
+                    + r.nextId() + ", which may hold it: waits until that node declares it or is fenced"));
+            return;
+        }
+        Placement.Spec spec = c.spec(r.id()).orElseThrow();
+        w.own(change, spec, node, inc, reason);
+    }
+
+    private static void cancel(Writer w, WorkloadRecord r, String reason, int flags) {
+        w.write(Change.MIGRATE_CANCEL, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), r.desired(), 0, 0, reason, flags, 0, 0);
     }
 
     private static boolean targetOk(Context c, WorkloadRecord r) {
@@ -234,6 +460,11 @@ public final class OwnerTable {
         WorkloadRecord r = w.table.get(spec.id());
         if (r != null && r.desired() == want && !r.restarting()) {
             return new Answer.Refused(spec.name() + " is already " + label(want));
+        }
+        if (r != null && r.migrating()) {
+            // The record would no longer name the next node, which may run the VE already: its owner could
+            // then start it again (or another node, once the owner stopped) while the next node still runs it.
+            return new Answer.Refused(spec.name() + " is migrating to node " + r.nextId() + "; wait until that ends");
         }
         int owner = r == null ? 0 : r.ownerId();
         long inc = r == null ? 0 : r.ownerIncarnation();
@@ -274,6 +505,9 @@ public final class OwnerTable {
             return new Answer.Refused(spec.name() + " is not running" + (r == null ? "" : " (" + label(r.desired()) + ")")
                     + "; start it instead");
         }
+        if (r.migrating()) {
+            return new Answer.Refused(spec.name() + " is migrating to node " + r.nextId() + "; wait until that ends");
+        }
         w.write(Change.OPERATOR, r.id(), r.name(), r.ownerId(), r.ownerIncarnation(), Placement.Desired.STOPPED, 0, 0,
                 who + ": restart", WorkloadRecord.RESTART);
         return new Answer.Done(w.out.getFirst());
@@ -294,6 +528,9 @@ public final class OwnerTable {
         if (to.isPresent() && to.get() == r.ownerId() && r.nextId() == 0) {
             return new Answer.Refused(spec.name() + " already runs on node " + r.ownerId());
         }
+        if (r.migrating()) {
+            return new Answer.Refused(spec.name() + " is migrating to node " + r.nextId() + "; wait until that ends");
+        }
         Optional<Placement.Node> target = Placement.eligibleTarget(c.nowNanos(), spec, c.nodes(), c.allFailures(), r.ownerId(), to);
         if (target.isEmpty()) {
             return new Answer.Refused(to.map(t -> "node " + t + " cannot take " + spec.name() + ": ").orElse("no other node can take "
@@ -301,6 +538,47 @@ public final class OwnerTable {
         }
         Placement.Node t = target.get();
         w.next(Change.MOVE_BEGIN, r, t.id(), t.incarnation(), who + ": relocate to node " + t.id());
+        return new Answer.Done(w.out.getFirst());
+    }
+
+    /**
+     * Migrate a running VE to {@code to} (or the best other eligible node) without stopping it:
+     * live, or through a checkpoint file.
+     */
+    public static Answer migrate(Context c, Placement.Spec spec, Optional<Integer> to, boolean checkpoint, String who) {
+        Writer w = new Writer(c);
+        WorkloadRecord r = w.table.get(spec.id());
+        if (!c.migrations().migratable().contains(spec.id())) {
+            return new Answer.Refused(spec.name() + " is not a VE: services move by relocate (stop, then start elsewhere)");
+        }
+        if (r == null || r.desired() != Placement.Desired.RUNNING || r.ownerId() == 0) {
+            return new Answer.Refused(spec.name() + " is not running; start it with --to instead");
+        }
+        if (r.migrating()) {
+            return new Answer.Refused(spec.name() + " is migrating to node " + r.nextId() + " already");
+        }
+        if (r.nextId() != 0) {
+            return new Answer.Refused(spec.name() + " is moving to node " + r.nextId() + " already");
+        }
+        Optional<Placement.Node> owner = c.node(r.ownerId());
+        if (owner.isEmpty() || owner.get().verdict() != Verdict.UP || owner.get().incarnation() != r.ownerIncarnation()) {
+            return new Answer.Refused("its owner node " + r.ownerId() + " is not up: only a running VE can migrate");
+        }
+        if (to.isPresent() && to.get() == r.ownerId()) {
+            return new Answer.Refused(spec.name() + " already runs on node " + r.ownerId());
+        }
+        if (c.published().get(r.ownerId()) != null
+                && c.published().get(r.ownerId()).declared().migrations().size() >= SlotWorkloads.MAX_MIGRATIONS) {
+            return new Answer.Refused("node " + r.ownerId() + " takes part in " + SlotWorkloads.MAX_MIGRATIONS
+                    + " migrations already; try again when one ended");
+        }
+        Optional<Placement.Node> target = Placement.eligibleTarget(c.nowNanos(), spec, c.nodes(), c.allFailures(), r.ownerId(), to);
+        if (target.isEmpty()) {
+            return new Answer.Refused(to.map(t -> "node " + t + " cannot take " + spec.name() + ": ").orElse("no other node can take "
+                    + spec.name() + ": ") + Placement.eligibility(c.nowNanos(), spec, c.nodes(), c.allFailures()));
+        }
+        w.migrate(r, target.get(), checkpoint, 0, who + ": migrate " + (checkpoint ? "through a checkpoint" : "live") + " to node "
+                + target.get().id());
         return new Answer.Done(w.out.getFirst());
     }
 

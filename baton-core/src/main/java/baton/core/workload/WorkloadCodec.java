@@ -22,14 +22,16 @@ import java.util.UUID;
  *     48    8 writer's wall clock, ms since the epoch (for humans)
  *     56    2 owner node id, 0 none
  *     58    1 desired: 1 running, 2 stopped, 3 frozen
- *     59    1 flags: bit 0 restart (stopped by an operator's restart, to run again once stopped)
+ *     59    1 flags: bit 0 restart (stopped by an operator's restart, to run again once stopped),
+ *                    bit 1 migrate (the move to the next node hands the running VE over), bit 2 checkpoint (through a file),
+ *                    bit 3 migration failed (the last migration was called off after a failure)
  *     60    2 next node id (a planned move), 0 none
- *     62    2 reserved, zero
+ *     62    2 home node id (the node a switchover moved it off), 0 none
  *     64    8 owner incarnation
  *     72    8 next node's incarnation
  *     80   66 name: 2-byte length, up to 64 bytes UTF-8, zero-padded
  *    146  202 reason: 2-byte length, up to 200 bytes UTF-8, zero-padded
- *    348    4 reserved, zero
+ *    348    4 migration attempt (the table version that began it, low 32 bits), 0 when not migrating
  *    352   32 HMAC-SHA-256 over bytes 0..351
  *    384    4 CRC32C of bytes 0..383
  *    388  124 zero
@@ -68,11 +70,12 @@ public final class WorkloadCodec {
         b.put((byte) (r.desired().ordinal() + 1));
         b.put((byte) r.flags());
         b.putShort((short) r.nextId());
-        b.putShort((short) 0);
+        b.putShort((short) r.homeId());
         b.putLong(r.ownerIncarnation());
         b.putLong(r.nextIncarnation());
         SealedBlock.putText(b, r.name(), WorkloadRecord.MAX_NAME_BYTES);
         SealedBlock.putText(b, r.reason(), WorkloadRecord.MAX_REASON_BYTES);
+        b.putInt(348, r.attempt());
         byte[] out = SealedBlock.seal(b, key, MAC_OFFSET);
         if (!(decode(out, 0, r.id()) instanceof Read.Valid v) || v.record().epoch() != r.epoch()
                 || v.record().ownerId() != r.ownerId() || !r.name().startsWith(v.record().name())) {
@@ -91,14 +94,15 @@ public final class WorkloadCodec {
                 int desired = b.get(58) & 0xff;
                 String name = SealedBlock.getText(b, 80, WorkloadRecord.MAX_NAME_BYTES);
                 String reason = SealedBlock.getText(b, 146, WorkloadRecord.MAX_REASON_BYTES);
-                if (desired < 1 || desired > Placement.Desired.values().length || (b.get(59) & ~WorkloadRecord.KNOWN_FLAGS) != 0 || b.getShort(62) != 0
-                        || b.getInt(348) != 0 || name == null || reason == null) {
-                    yield new Read.Invalid(SlotRead.Problem.FORMAT, "unknown desired state or flags, or reserved bytes not zero");
+                if (desired < 1 || desired > Placement.Desired.values().length || (b.get(59) & ~WorkloadRecord.KNOWN_FLAGS) != 0
+                        || name == null || reason == null) {
+                    yield new Read.Invalid(SlotRead.Problem.FORMAT, "unknown desired state or flags, or a malformed name or reason");
                 }
                 try {
                     yield new Read.Valid(new WorkloadRecord(b.getShort(6) & 0xffff, b.getLong(24), b.getLong(32), b.getLong(40),
                             b.getLong(48), b.getShort(56) & 0xffff, b.getLong(64), Placement.Desired.values()[desired - 1],
-                            b.getShort(60) & 0xffff, b.getLong(72), name, reason, b.get(59) & 0xff));
+                            b.getShort(60) & 0xffff, b.getLong(72), name, reason, b.get(59) & 0xff, b.getInt(348),
+                            b.getShort(62) & 0xffff));
                 } catch (IllegalArgumentException x) {
                     yield new Read.Invalid(SlotRead.Problem.FORMAT, x.getMessage());
                 }

@@ -19,16 +19,40 @@ import baton.core.disk.DiskLayout;
  * @param nextIncarnation  that node's incarnation
  * @param name             the workload's name, for humans and to catch a record left by another configuration
  * @param reason           why it is where it is (the last placement decision), for {@code baton status}
- * @param flags            {@link #RESTART}: stopped by an operator's restart, to run again once its owner stopped it
+ * @param flags            {@link #RESTART}: stopped by an operator's restart, to run again once its owner stopped it;
+ *                         {@link #MIGRATE}: the planned move to {@code nextId} hands the running VE over (live, or
+ *                         {@link #CHECKPOINT} through a file) instead of stopping it; {@link #MIGRATION_FAILED}: its
+ *                         last migration failed
+ * @param attempt          in a migration: which attempt (the table version that began it, low 32 bits), so that both
+ *                         nodes' slot declarations name the attempt they are about; 0 otherwise
+ * @param homeId           the node a switchover moved it off, so that {@code baton node resume --switch-back} can move it
+ *                         back; 0 for none
  */
 public record WorkloadRecord(int id, long epoch, long tableVersion, long generation, long wallEpochMillis, int ownerId,
                              long ownerIncarnation, Placement.Desired desired, int nextId, long nextIncarnation, String name,
-                             String reason, int flags) {
+                             String reason, int flags, int attempt, int homeId) {
     public static final int MAX_NAME_BYTES = 64;
     public static final int MAX_REASON_BYTES = 200;
     /** An operator's restart: the record says stopped until the owner stopped it, then running again. */
     public static final int RESTART = 1;
-    static final int KNOWN_FLAGS = RESTART;
+    /** A migration: the owner keeps running it until it has handed it over to the next node (docs/switchover.md). */
+    public static final int MIGRATE = 2;
+    /** With {@link #MIGRATE}: through a checkpoint file on shared storage instead of a live transfer. */
+    public static final int CHECKPOINT = 4;
+    /**
+     * The last migration of it failed and was called off: a switchover does not try again by
+     * itself (the operator migrates or relocates it); cleared by the next change.
+     */
+    public static final int MIGRATION_FAILED = 8;
+    static final int KNOWN_FLAGS = RESTART | MIGRATE | CHECKPOINT | MIGRATION_FAILED;
+
+    /** A record without a migration. */
+    public WorkloadRecord(int id, long epoch, long tableVersion, long generation, long wallEpochMillis, int ownerId,
+                          long ownerIncarnation, Placement.Desired desired, int nextId, long nextIncarnation, String name,
+                          String reason, int flags) {
+        this(id, epoch, tableVersion, generation, wallEpochMillis, ownerId, ownerIncarnation, desired, nextId, nextIncarnation,
+                name, reason, flags, 0, 0);
+    }
 
     /** A record without flags. */
     public WorkloadRecord(int id, long epoch, long tableVersion, long generation, long wallEpochMillis, int ownerId,
@@ -41,7 +65,10 @@ public record WorkloadRecord(int id, long epoch, long tableVersion, long generat
     public WorkloadRecord {
         if (id < 1 || id > DiskLayout.MAX_WORKLOADS || epoch < 1 || tableVersion < 1 || generation < 0
                 || ownerId < 0 || ownerId > DiskLayout.MAX_NODES || nextId < 0 || nextId > DiskLayout.MAX_NODES
-                || (nextId != 0 && nextId == ownerId) || (flags & ~KNOWN_FLAGS) != 0 || desired == null || name == null || reason == null) {
+                || (nextId != 0 && nextId == ownerId) || (flags & ~KNOWN_FLAGS) != 0 || desired == null || name == null || reason == null
+                || homeId < 0 || homeId > DiskLayout.MAX_NODES
+                || ((flags & MIGRATE) != 0) != (nextId != 0 && attempt != 0 && desired == Placement.Desired.RUNNING)
+                || ((flags & MIGRATE) == 0 && (attempt != 0 || (flags & CHECKPOINT) != 0))) {
             throw new IllegalArgumentException("malformed workload record " + id + ": epoch " + epoch + ", table " + tableVersion
                     + ", owner " + ownerId + ", next " + nextId + ", " + desired);
         }
@@ -49,6 +76,21 @@ public record WorkloadRecord(int id, long epoch, long tableVersion, long generat
 
     public boolean restarting() {
         return (flags & RESTART) != 0;
+    }
+
+    /** A migration to {@link #nextId}: the owner runs it until the handover, then the next node does. */
+    public boolean migrating() {
+        return (flags & MIGRATE) != 0;
+    }
+
+    /** Its last migration failed (see {@link #MIGRATION_FAILED}). */
+    public boolean migrationFailed() {
+        return (flags & MIGRATION_FAILED) != 0;
+    }
+
+    /** A migration through a checkpoint file (else live). */
+    public boolean checkpoint() {
+        return (flags & CHECKPOINT) != 0;
     }
 
     /**
@@ -63,5 +105,15 @@ public record WorkloadRecord(int id, long epoch, long tableVersion, long generat
     /** Whether {@code nodeId} in {@code incarnation} may run it now: it owns it, it should run, and no move takes it away. */
     public boolean runsOn(int nodeId, long incarnation) {
         return desired == Placement.Desired.RUNNING && ownerId == nodeId && ownerIncarnation == incarnation && nextId == 0;
+    }
+
+    /** Whether {@code nodeId} in {@code incarnation} is the source of this migration: it runs the VE until it has handed it over. */
+    public boolean migratesFrom(int nodeId, long incarnation) {
+        return migrating() && ownerId == nodeId && ownerIncarnation == incarnation;
+    }
+
+    /** Whether {@code nodeId} in {@code incarnation} is the target of this migration: it receives the VE. */
+    public boolean migratesTo(int nodeId, long incarnation) {
+        return migrating() && nextId == nodeId && nextIncarnation == incarnation;
     }
 }

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** Slot format version 2: the workload declaration (acknowledged table, active and failed-out sets). */
+/** Slot format version 3: the workload declaration (acknowledged table, active and failed-out sets, migrations). */
 class SlotCodecWorkloadsTest {
     static final ClusterKey KEY = new ClusterKey(new byte[32]);
     static final UUID CLUSTER = new UUID(1, 2);
@@ -38,7 +38,7 @@ class SlotCodecWorkloadsTest {
         // Bit (id - 1) of byte (id - 1) / 8, LSB first: the active set at 64, the failed-out set at 96.
         byte[] block = CODEC.encode(slot(SlotWorkloads.of(0x0102030405060708L, List.of(1, 9), List.of(8, 248))));
         ByteBuffer b = ByteBuffer.wrap(block);
-        assertThat(b.getShort(4)).isEqualTo((short) 2);
+        assertThat(b.getShort(4)).isEqualTo((short) 3);
         assertThat(b.getLong(56)).isEqualTo(0x0102030405060708L);
         assertThat(block[64]).isEqualTo((byte) 0x01);
         assertThat(block[65]).isEqualTo((byte) 0x01);
@@ -55,15 +55,15 @@ class SlotCodecWorkloadsTest {
         assertThat(read.slot().workloads().activeIds()).isEmpty();
         assertThat(read.slot().workloads().failedOutIds()).isEmpty();
         assertThat(new Slot(5, 1, 2, 3, SlotState.JOINING, 0).workloads()).isEqualTo(SlotWorkloads.NONE);
-        for (int i = 56; i < 128; i++) {
+        for (int i = 56; i < 192; i++) {
             assertThat(block[i]).as("byte %d", i).isZero();
         }
     }
 
     @Test
     void everyFlippedBitOfTheUsedBytesIsDetected() {
-        byte[] good = CODEC.encode(slot(SlotWorkloads.of(42, IDS, List.of(3, 200))));
-        assertThat(SlotCodec.USED_BYTES).isEqualTo(164);
+        byte[] good = CODEC.encode(slot(SlotWorkloads.of(42, IDS, List.of(3, 200), List.of(MIGRATION))));
+        assertThat(SlotCodec.USED_BYTES).isEqualTo(228);
         for (int bit = 0; bit < SlotCodec.USED_BYTES * 8; bit++) {
             byte[] b = good.clone();
             b[bit / 8] ^= (byte) (1 << (bit % 8));
@@ -73,12 +73,68 @@ class SlotCodecWorkloadsTest {
     }
 
     @Test
-    void aSlotOfFormatVersionOneIsNotRead() {
-        byte[] good = CODEC.encode(slot(SlotWorkloads.NONE));
-        ByteBuffer.wrap(good).putShort(4, (short) 1);
-        reseal(good);
-        assertThat(CODEC.decode(good, 0, 5)).isInstanceOfSatisfying(SlotRead.Invalid.class,
-                i -> assertThat(i.problem()).isEqualTo(SlotRead.Problem.FORMAT));
+    void aSlotOfAnOlderFormatVersionIsNotRead() {
+        for (short old : new short[] {1, 2}) {
+            byte[] good = CODEC.encode(slot(SlotWorkloads.NONE));
+            ByteBuffer.wrap(good).putShort(4, old);
+            reseal(good);
+            assertThat(CODEC.decode(good, 0, 5)).as("version %d", old).isInstanceOfSatisfying(SlotRead.Invalid.class,
+                    i -> assertThat(i.problem()).isEqualTo(SlotRead.Problem.FORMAT));
+        }
+    }
+
+    static final SlotWorkloads.Migration MIGRATION = new SlotWorkloads.Migration(7, 0x01020304, SlotWorkloads.Phase.SENDING,
+            SlotWorkloads.Failure.NONE);
+
+    @Test
+    void migrationsRoundTripAndLieWhereTheFormatSays() {
+        List<SlotWorkloads.Migration> all = new java.util.ArrayList<>();
+        for (int i = 1; i <= SlotWorkloads.MAX_MIGRATIONS; i++) {
+            all.add(i % 2 == 0 ? new SlotWorkloads.Migration(i, -i, SlotWorkloads.Phase.FAILED, SlotWorkloads.Failure.DEADLINE)
+                    : new SlotWorkloads.Migration(i, i, SlotWorkloads.Phase.RECEIVED, SlotWorkloads.Failure.NONE));
+        }
+        SlotWorkloads w = SlotWorkloads.of(9, List.of(1), List.of(), all);
+        var read = (SlotRead.Valid) CODEC.decode(CODEC.encode(slot(w)), 0, 5);
+        assertThat(read.slot().workloads().migrations()).containsExactlyElementsOf(all);
+        assertThat(read.slot().workloads().migration(2, -2)).contains(all.get(1));
+        assertThat(read.slot().workloads().migration(2, 2)).isEmpty();
+
+        ByteBuffer b = ByteBuffer.wrap(CODEC.encode(slot(SlotWorkloads.of(0, List.of(), List.of(), List.of(MIGRATION)))));
+        assertThat(b.getShort(128)).isEqualTo((short) 7);
+        assertThat(b.get(130)).isEqualTo((byte) SlotWorkloads.Phase.SENDING.code);
+        assertThat(b.get(131)).isZero();
+        assertThat(b.getInt(132)).isEqualTo(0x01020304);
+        assertThat(b.getLong(136)).isZero();
+    }
+
+    @Test
+    void malformedMigrationEntriesAreAFormatProblemAndCannotBeDeclared() {
+        // An entry after an unused one, an unknown phase or failure: well sealed, still not a valid slot.
+        int[][] edits = {{136, 0, 9}, {130, 9, 0}, {131, 99, 0}};
+        for (int[] e : edits) {
+            byte[] block = CODEC.encode(slot(SlotWorkloads.of(0, List.of(), List.of(), List.of(MIGRATION))));
+            if (e[0] == 136) {
+                ByteBuffer.wrap(block).putShort(144, (short) e[2]); // entry 3 used while entry 2 is not
+            } else {
+                block[e[0]] = (byte) e[1];
+            }
+            reseal(block);
+            assertThat(CODEC.decode(block, 0, 5)).as("edit at %d", e[0]).isInstanceOfSatisfying(SlotRead.Invalid.class,
+                    i -> assertThat(i.problem()).isEqualTo(SlotRead.Problem.FORMAT));
+        }
+        assertThatThrownBy(() -> new SlotWorkloads.Migration(1, 0, SlotWorkloads.Phase.SENDING, SlotWorkloads.Failure.NONE))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new SlotWorkloads.Migration(1, 1, SlotWorkloads.Phase.FAILED, SlotWorkloads.Failure.NONE))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new SlotWorkloads.Migration(1, 1, SlotWorkloads.Phase.SENT, SlotWorkloads.Failure.DEADLINE))
+                .isInstanceOf(IllegalArgumentException.class);
+        List<SlotWorkloads.Migration> nine = new java.util.ArrayList<>();
+        for (int i = 1; i <= SlotWorkloads.MAX_MIGRATIONS + 1; i++) {
+            nine.add(new SlotWorkloads.Migration(i, 1, SlotWorkloads.Phase.SENDING, SlotWorkloads.Failure.NONE));
+        }
+        assertThatThrownBy(() -> SlotWorkloads.of(0, List.of(), List.of(), nine)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> SlotWorkloads.of(0, List.of(), List.of(), List.of(MIGRATION, MIGRATION)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -94,13 +94,25 @@ class WorkloadBlocksCodecsTest {
     }
 
     @Test
-    void settingsWithReservedBytesSetAreAFormatProblemEvenWhenSealed() {
-        byte[] b = settingsCodec.encode(settings);
-        b[60] = 1;
-        reseal(b, NodeSettings.Codec.MAC_OFFSET);
-        String[] problem = new String[1];
-        assertThat(settingsCodec.decode(b, 0, problem)).isNull();
-        assertThat(problem[0]).startsWith(SlotRead.Problem.FORMAT.name());
+    void switchoverCheckpointAndSwitchBackBitsRoundTripWhereTheFormatSays() {
+        NodeSettings s = NodeSettings.NONE.withSwitchover(3, true, 4, 5, 1).withSwitchover(32, false, 4, 6, 1).withResume(7, true, 4, 7, 1);
+        assertThat(s.standby(3)).isTrue();
+        assertThat(s.switchover(3)).isTrue();
+        assertThat(s.checkpoint(3)).isTrue();
+        assertThat(s.switchover(32)).isTrue();
+        assertThat(s.checkpoint(32)).isFalse();
+        assertThat(s.switchBack(7)).isTrue();
+        assertThat(s.standby(7)).isFalse();
+        byte[] b = settingsCodec.encode(s);
+        assertThat(settingsCodec.decode(b, 0, new String[1])).isEqualTo(s);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b);
+        assertThat(bb.getInt(48)).isEqualTo((1 << 2) | (1 << 31));
+        assertThat(bb.getInt(52)).isEqualTo((1 << 2) | (1 << 31));
+        assertThat(bb.getInt(56)).isEqualTo(1 << 2);
+        assertThat(bb.getInt(60)).isEqualTo(1 << 6);
+        // Plain standby off ends a switchover's maintenance; standby on keeps it.
+        assertThat(s.withStandby(3, false, 4, 8, 1).switchover(3)).isFalse();
+        assertThat(s.withStandby(3, true, 4, 8, 1).switchover(3)).isTrue();
     }
 
     // ---------------------------------------------------------------- operator answers
@@ -175,7 +187,7 @@ class WorkloadBlocksCodecsTest {
         var to = new OperatorRequest(2, 5, Kind.RELOCATE, 3, 0, 5, "move", 9);
         assertThat(requestCodec.decodeRequest(requestCodec.encode(to), 0, 2)).isEqualTo(new Read.Valid<>(to));
         assertThat(Kind.ofCode(0)).isNull();
-        assertThat(Kind.ofCode(11)).isNull();
+        assertThat(Kind.ofCode(17)).isNull();
     }
 
     @Test
@@ -189,7 +201,8 @@ class WorkloadBlocksCodecsTest {
     @Test
     void kindsAreClassified() {
         assertThat(Kind.values()).filteredOn(Kind::workload)
-                .containsExactly(Kind.START, Kind.STOP, Kind.RESTART, Kind.RELOCATE, Kind.FREEZE, Kind.UNFREEZE);
+                .containsExactly(Kind.START, Kind.STOP, Kind.RESTART, Kind.RELOCATE, Kind.FREEZE, Kind.UNFREEZE, Kind.MIGRATE,
+                        Kind.MIGRATE_CHECKPOINT);
         assertThat(Kind.values()).filteredOn(Kind::fence).containsExactly(Kind.FENCE, Kind.CONFIRM);
     }
 
@@ -204,12 +217,14 @@ class WorkloadBlocksCodecsTest {
         // A negative id would be written as 65535 and read back as a workload request id: refused at once.
         assertThatThrownBy(() -> new OperatorRequest(2, 5, Kind.FENCE, 3, 0, 5, "", -1)).isInstanceOf(IllegalArgumentException.class);
         // Fence and node requests need a target.
-        for (Kind k : new Kind[] {Kind.FENCE, Kind.CONFIRM, Kind.STANDBY, Kind.UNSTANDBY}) {
+        for (Kind k : new Kind[] {Kind.FENCE, Kind.CONFIRM, Kind.STANDBY, Kind.UNSTANDBY, Kind.SWITCHOVER, Kind.SWITCHOVER_CHECKPOINT,
+                Kind.RESUME, Kind.RESUME_SWITCH_BACK}) {
             assertThatThrownBy(() -> new OperatorRequest(2, 5, k, 0, 0, 5, "")).as("%s", k).isInstanceOf(IllegalArgumentException.class);
             assertThat(new OperatorRequest(2, 5, k, 3, 0, 5, "").targetId()).isEqualTo(3);
         }
         // Workload requests may leave the node to the coordinator.
-        for (Kind k : new Kind[] {Kind.START, Kind.STOP, Kind.RESTART, Kind.RELOCATE, Kind.FREEZE, Kind.UNFREEZE}) {
+        for (Kind k : new Kind[] {Kind.START, Kind.STOP, Kind.RESTART, Kind.RELOCATE, Kind.FREEZE, Kind.UNFREEZE, Kind.MIGRATE,
+                Kind.MIGRATE_CHECKPOINT}) {
             assertThat(new OperatorRequest(2, 5, k, 0, 0, 5, "", 1).targetId()).as("%s", k).isZero();
         }
         assertThatThrownBy(() -> new OperatorRequest(2, 0, Kind.STOP, 0, 0, 5, "", 1)).as("seq").isInstanceOf(IllegalArgumentException.class);
@@ -229,7 +244,7 @@ class WorkloadBlocksCodecsTest {
                 i -> assertThat(i.problem()).isEqualTo(SlotRead.Problem.FORMAT));
         // An unknown kind.
         byte[] k = requestCodec.encode(new OperatorRequest(2, 5, Kind.STOP, 0, 0, 5, "", 7));
-        k[32] = 11;
+        k[32] = 17;
         reseal(k, 184);
         assertThat(requestCodec.decodeRequest(k, 0, 2)).isInstanceOfSatisfying(Read.Invalid.class,
                 i -> assertThat(i.problem()).isEqualTo(SlotRead.Problem.FORMAT));

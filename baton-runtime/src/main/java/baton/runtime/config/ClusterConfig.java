@@ -31,10 +31,11 @@ import java.util.TreeMap;
  *     fenced by power. Every device a level names is in {@code fenceDevices} (or is the poison pill).
  * @param fencing the cluster-wide fencing settings
  * @param workloads the VEs and services, in file order (VEs first), with unique ids and names
+ * @param migration how VEs migrate between nodes
  */
 public record ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
         QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
-        FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads) {
+        FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads, MigrationConfig migration) {
     /** No devices and no levels: a cluster that cannot fence by power (alarms instead, docs/fencing.md). */
     public static final FenceTopology NO_FENCING = new FenceTopology(Map.of());
 
@@ -56,6 +57,7 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
         Objects.requireNonNull(timeouts, "timeouts");
         Objects.requireNonNull(fenceTopology, "fenceTopology");
         Objects.requireNonNull(fencing, "fencing");
+        Objects.requireNonNull(migration, "migration");
         if (fenceTopology.reboot() != fencing.reboot()) {
             throw new IllegalArgumentException("the topology's reboot " + fenceTopology.reboot() + " differs from the settings'");
         }
@@ -126,6 +128,14 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
                 }
             }
         }
+    }
+
+    /** With the default migration settings. */
+    public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
+            QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
+            FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads) {
+        this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, heartbeatPort, fenceDevices, fenceTopology, fencing,
+                workloads, MigrationConfig.DEFAULTS);
     }
 
     /** Without workloads. */

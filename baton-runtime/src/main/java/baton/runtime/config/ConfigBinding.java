@@ -17,7 +17,7 @@ final class ConfigBinding {
     private ConfigBinding() {}
 
     static final List<String> ROOT_KEYS =
-            List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing", "ves", "services");
+            List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing", "ves", "services", "migration");
     static final List<String> CLUSTER_KEYS = List.of("name", "keyFile", "heartbeatPort");
     static final List<String> QUORUM_DISK_KEYS = List.of("primary", "shadow");
     static final List<String> TIMEOUT_KEYS =
@@ -34,7 +34,7 @@ final class ConfigBinding {
         Path absolute = file.toAbsolutePath().normalize();
         Path folder = absolute.getParent();
         Optional<Section> top = Section.of(root, "", root.line(), problems, ROOT_KEYS,
-                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:, ves:, services:),"
+                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:, ves:, services:, migration:),"
                         + " each at the start of a line");
         if (top.isEmpty()) {
             return Optional.empty();
@@ -71,6 +71,9 @@ final class ConfigBinding {
 
         // After the nodes, whose names the workloads' preferred lists name.
         List<WorkloadConfig> workloads = WorkloadsBinding.bind(s, nodes, folder, problems);
+        Optional<MigrationConfig> migration = s.optional("migration")
+                .map(v -> MigrationBinding.bind(v, "migration", s.lineOf("migration"), folder, problems))
+                .orElse(Optional.of(MigrationConfig.DEFAULTS));
 
         Optional<QuorumDiskConfig> quorumDisk = s.required("quorumDisk", QUORUM_DISK_EXAMPLE)
                 .flatMap(v -> quorumDisk(v, s.lineOf("quorumDisk"), folder, problems));
@@ -92,7 +95,7 @@ final class ConfigBinding {
         }
         return Optional.of(new ClusterConfig(absolute, clusterName.orElseThrow(), keyFile.orElseThrow(), nodes,
                 quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow(), fenceDevices.built(),
-                fenceTopology.orElseThrow(), fencing.orElseThrow(), workloads));
+                fenceTopology.orElseThrow(), fencing.orElseThrow(), workloads, migration.orElseThrow()));
     }
 
     private static Optional<String> clusterName(YamlNode value, String path, Problems problems) {

@@ -406,7 +406,8 @@ final class FenceBinding {
                 : Optional.empty();
     }
 
-    private static long millis(Section s, String key, long fallback, long min, long max, Problems problems) {
+    /** An optional whole number of a section: {@code fallback} when absent, or after a (reported) problem. */
+    static long millis(Section s, String key, long fallback, long min, long max, Problems problems) {
         return s.optional(key).map(v -> Scalars.whole(v, s.path(key), problems, min, max, key + ": " + fallback).orElse(fallback))
                 .orElse(fallback);
     }

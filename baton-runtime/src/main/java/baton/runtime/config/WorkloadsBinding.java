@@ -817,16 +817,19 @@ final class WorkloadsBinding {
 
     /** An optional whole number: its value, its default when absent, or the default after a (reported) problem. */
     private static long whole(Section s, String key, long min, long max, long fallback, Problems problems) {
-        return s.optional(key)
-                .map(v -> Scalars.whole(v, s.path(key), problems, min, max, key + ": " + fallback).orElse(fallback))
-                .orElse(fallback);
+        return FenceBinding.millis(s, key, fallback, min, max, problems);
     }
 
     /** An optional true or false; false when absent. */
     private static boolean flag(Section s, String key, Problems problems) {
+        return flag(s, key, false, problems);
+    }
+
+    /** An optional true or false; {@code fallback} when absent. */
+    static boolean flag(Section s, String key, boolean fallback, Problems problems) {
         Optional<YamlNode> value = s.optional(key);
         if (value.isEmpty()) {
-            return false;
+            return fallback;
         }
         if (value.get() instanceof YamlNode.Bool b) {
             return b.value();

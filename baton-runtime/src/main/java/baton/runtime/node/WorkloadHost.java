@@ -68,6 +68,7 @@ final class WorkloadHost implements AutoCloseable {
     private final WorkloadRunner runner;
     private final Cluster cluster;
     private final List<Placement.Spec> specs;
+    private final java.util.Set<Integer> migratable;
     private final long readEveryNanos;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("baton-workload-disk").factory());
 
@@ -101,6 +102,8 @@ final class WorkloadHost implements AutoCloseable {
         this.blocks = blocks;
         this.cluster = cluster;
         this.specs = config.workloads().stream().map(WorkloadConfig::placement).toList();
+        this.migratable = config.workloads().stream().filter(w -> w.kind() == WorkloadConfig.Kind.VE).map(WorkloadConfig::id)
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
         this.readEveryNanos = config.timeouts().diskIntervalMillis() * 1_000_000L;
         this.settleNanos = config.timeouts().joinTimeoutNanos() + config.timeouts().networkTimeoutNanos();
         this.runner = new WorkloadRunner(config.workloads(), node.name(), veRunDir, new Answers(), log);
@@ -130,7 +133,25 @@ final class WorkloadHost implements AutoCloseable {
         agent = new WorkloadAgent(node.id(), incarnation, id -> config.workload(id)
                 .map(w -> new WorkloadAgent.RestartLimit(w.maxRestarts(), w.restartWindowMillis() * 1_000_000L))
                 .orElse(WorkloadAgent.RestartLimit.UNLIMITED));
+        agent.peers(this::mayRun);
         declare();
+    }
+
+    /**
+     * For a source whose handover was called off: whether {@code nodeId} in {@code incarnation}
+     * may still run workload {@code id}. Not once it is fenced, has left, runs another
+     * incarnation, or its slot of that incarnation acknowledged table {@code since} without the
+     * workload active and without a migration of it.
+     */
+    private boolean mayRun(int nodeId, long incarnation, int id, long since) {
+        Optional<Placement.Node> n = cluster.nodes(settings).stream().filter(x -> x.id() == nodeId).findFirst();
+        if (n.isEmpty() || n.get().incarnation() != incarnation || n.get().verdict() == baton.core.membership.Verdict.FENCED
+                || n.get().verdict() == baton.core.membership.Verdict.LEFT) {
+            return false;
+        }
+        OwnerTable.Published p = cluster.published().get(nodeId);
+        return p == null || p.incarnation() != incarnation || p.declared().acknowledgedTable() < since || p.declared().active(id)
+                || p.declared().migrations().stream().anyMatch(m -> m.workloadId() == id);
     }
 
     boolean configured() {
@@ -237,7 +258,8 @@ final class WorkloadHost implements AutoCloseable {
 
     private OwnerTable.Context context(long now) {
         return new OwnerTable.Context(now, cluster.leaseGeneration(), System.currentTimeMillis(), specs, cluster.nodes(settings),
-                cluster.published(), table);
+                cluster.published(), table, List.of(), false, new OwnerTable.Migrations(migratable, settings,
+                        config.migration().maxParallel()));
     }
 
     /** Writes records (then the answer, if any) on the worker; the table takes them once a copy has them. */
@@ -303,32 +325,8 @@ final class WorkloadHost implements AutoCloseable {
             sendAnswer(refusal(r, gen, "the request is older than " + FenceLedger.REQUEST_MAX_AGE_MILLIS / 1000 + " s"));
             return;
         }
-        if (r.kind() == OperatorRequest.Kind.STANDBY || r.kind() == OperatorRequest.Kind.UNSTANDBY) {
-            boolean on = r.kind() == OperatorRequest.Kind.STANDBY;
-            if (config.node(r.targetId()).isEmpty()) {
-                sendAnswer(refusal(r, gen, "node id " + r.targetId() + " is not in the configuration"));
-                return;
-            }
-            if (settings.standby(r.targetId()) == on) {
-                sendAnswer(refusal(r, gen, nodeName(r.targetId()) + " is " + (on ? "already" : "not") + " in standby"));
-                return;
-            }
-            NodeSettings next = settings.withStandby(r.targetId(), on, gen, System.currentTimeMillis(), node.id());
-            writing = true;
-            worker.execute(() -> {
-                List<String> errors = blocks.writeSettings(next);
-                loop.accept(() -> {
-                    writing = false;
-                    if (errors.size() >= 2) {
-                        sendAnswer(refusal(r, gen, "the quorum disk did not take the settings: " + String.join("; ", errors)));
-                        return;
-                    }
-                    settings = next;
-                    log.warn("event=node-standby node=" + nodeName(r.targetId()) + " standby=" + on + " by=" + KvLog.q(who));
-                    sendAnswer(new OperatorAnswer(r.requesterId(), r.seq(), true, gen, System.currentTimeMillis(),
-                            nodeName(r.targetId()) + (on ? " is in standby: its workloads move off" : " takes workloads again")));
-                });
-            });
+        if (!r.kind().workload() && !r.kind().fence()) {
+            nodeRequest(r, who, gen);
             return;
         }
         Optional<WorkloadConfig> w = config.workload(r.workloadId());
@@ -357,6 +355,13 @@ final class WorkloadHost implements AutoCloseable {
             }
             case RESTART -> OwnerTable.restart(ctx, spec, who);
             case RELOCATE -> OwnerTable.relocate(ctx, spec, to, who);
+            case MIGRATE, MIGRATE_CHECKPOINT -> {
+                boolean checkpoint = r.kind() == OperatorRequest.Kind.MIGRATE_CHECKPOINT;
+                yield checkpoint && config.migration().checkpointDir().isEmpty()
+                        ? new OwnerTable.Answer.Refused("checkpoint mode needs migration.checkpointDir (a folder on storage every node"
+                                + " mounts) in the configuration; or migrate live")
+                        : OwnerTable.migrate(ctx, spec, to, checkpoint, who);
+            }
             default -> new OwnerTable.Answer.Refused("not a workload request: " + r.kind().label);
         };
         switch (a) {
@@ -364,6 +369,73 @@ final class WorkloadHost implements AutoCloseable {
             case OwnerTable.Answer.Done d -> write(List.of(d.write()), new OperatorAnswer(r.requesterId(), r.seq(), true, gen,
                     System.currentTimeMillis(), describe(d.write().record())));
         }
+    }
+
+    /** Standby, unstandby, switchover, resume: the node settings on the disk. */
+    private void nodeRequest(OperatorRequest r, String who, long gen) {
+        int target = r.targetId();
+        if (config.node(target).isEmpty()) {
+            sendAnswer(refusal(r, gen, "node id " + target + " is not in the configuration"));
+            return;
+        }
+        long wall = System.currentTimeMillis();
+        String name = nodeName(target);
+        NodeSettings next;
+        String done;
+        switch (r.kind()) {
+            case STANDBY, UNSTANDBY -> {
+                boolean on = r.kind() == OperatorRequest.Kind.STANDBY;
+                if (settings.standby(target) == on) {
+                    sendAnswer(refusal(r, gen, name + " is " + (on ? "already" : "not") + " in standby"));
+                    return;
+                }
+                next = settings.withStandby(target, on, gen, wall, node.id());
+                done = name + (on ? " is in standby: its workloads move off" : " takes workloads again");
+            }
+            case SWITCHOVER, SWITCHOVER_CHECKPOINT -> {
+                boolean checkpoint = r.kind() == OperatorRequest.Kind.SWITCHOVER_CHECKPOINT;
+                if (checkpoint && config.migration().checkpointDir().isEmpty()) {
+                    sendAnswer(refusal(r, gen, "checkpoint mode needs migration.checkpointDir (a folder on storage every node"
+                            + " mounts) in the configuration; or switch over live"));
+                    return;
+                }
+                if (settings.switchover(target) && settings.checkpoint(target) == checkpoint) {
+                    sendAnswer(refusal(r, gen, name + " is switched over already"));
+                    return;
+                }
+                next = settings.withSwitchover(target, checkpoint, gen, wall, node.id());
+                done = name + " is in maintenance: its VEs migrate off " + (checkpoint ? "through checkpoints" : "live")
+                        + " (at most " + config.migration().maxParallel() + " at once), its services move cold";
+            }
+            case RESUME, RESUME_SWITCH_BACK -> {
+                boolean back = r.kind() == OperatorRequest.Kind.RESUME_SWITCH_BACK;
+                if (!settings.standby(target) && !back) {
+                    sendAnswer(refusal(r, gen, name + " is not in maintenance or standby"));
+                    return;
+                }
+                next = settings.withResume(target, back, gen, wall, node.id());
+                done = name + " takes workloads again" + (back ? "; the VEs its switchover moved off migrate back live" : "");
+            }
+            default -> {
+                sendAnswer(refusal(r, gen, "not a node request: " + r.kind().label));
+                return;
+            }
+        }
+        writing = true;
+        worker.execute(() -> {
+            List<String> errors = blocks.writeSettings(next);
+            loop.accept(() -> {
+                writing = false;
+                if (errors.size() >= 2) {
+                    sendAnswer(refusal(r, gen, "the quorum disk did not take the settings: " + String.join("; ", errors)));
+                    return;
+                }
+                settings = next;
+                log.warn("event=node-settings node=" + name + " request=" + KvLog.q(r.kind().label) + " standby=" + next.standby(target)
+                        + " switchover=" + next.switchover(target) + " by=" + KvLog.q(who));
+                sendAnswer(new OperatorAnswer(r.requesterId(), r.seq(), true, gen, System.currentTimeMillis(), done));
+            });
+        });
     }
 
     /** A stopped workload started on a chosen node, which must be eligible. */
@@ -406,6 +478,10 @@ final class WorkloadHost implements AutoCloseable {
             switch (e) {
                 case WorkloadAgent.Effect.Start s -> runner.start(tag, s.id());
                 case WorkloadAgent.Effect.Stop s -> runner.stop(tag, s.id(), s.reason());
+                case WorkloadAgent.Effect.Send s -> move(s.id(), s.attempt(), s.targetId(), s.checkpoint(), true);
+                case WorkloadAgent.Effect.Receive rc -> move(rc.id(), rc.attempt(), rc.sourceId(), rc.checkpoint(), false);
+                case WorkloadAgent.Effect.Resume rs -> runner.resume(tag, rs.id());
+                case WorkloadAgent.Effect.Discard d -> runner.discard(tag, d.id(), d.reason());
             }
         }
         declare();
@@ -416,8 +492,53 @@ final class WorkloadHost implements AutoCloseable {
         }
     }
 
+    /** Hands a migration order to the workload's lane: as source, the target's address; as target, this node's. */
+    private void move(int id, int attempt, int peerId, boolean checkpoint, boolean source) {
+        baton.runtime.config.MigrationConfig m = config.migration();
+        String name = name(id);
+        Optional<java.nio.file.Path> file = checkpoint ? m.checkpointFile(name, attempt) : Optional.empty();
+        if (checkpoint && file.isEmpty()) {
+            String why = "checkpoint mode needs migration.checkpointDir in this node's configuration";
+            log.error("event=migration-refused workload=" + name + " reason=" + KvLog.q(why));
+            apply(source ? agent.sendFailed(id, attempt, SlotWorkloads.Failure.CHECKPOINT_FILE)
+                    : agent.receiveFailed(id, attempt, SlotWorkloads.Failure.CHECKPOINT_FILE));
+            return;
+        }
+        NodeConfig address = source ? config.node(peerId).orElse(node) : node;
+        baton.runtime.ve.MigrationSettings settings = new baton.runtime.ve.MigrationSettings(Duration.ofMillis(m.downtimeLimitMillis()),
+                m.maxBandwidthBytesPerSecond(), m.autoConverge(), m.deadline());
+        WorkloadRunner.Move move = new WorkloadRunner.Move(attempt, nodeName(peerId), address.addresses().getFirst().getHostAddress(),
+                m.port(id), file, settings, m.deadline());
+        if (source) {
+            runner.send(tag, id, move);
+        } else {
+            runner.receive(tag, id, move);
+        }
+    }
+
+    /** What a migration's failure text says went wrong, for the slot (the text itself goes to the log). */
+    static SlotWorkloads.Failure failureOf(String reason, boolean source) {
+        String r = reason.toLowerCase(java.util.Locale.ROOT);
+        if (r.contains("deadline")) {
+            return SlotWorkloads.Failure.DEADLINE;
+        }
+        if (r.contains("checkpoint") || r.contains("file") || r.contains("space")) {
+            return SlotWorkloads.Failure.CHECKPOINT_FILE;
+        }
+        if (r.contains("refused") || r.contains("unreachable") || r.contains("no route")) {
+            return SlotWorkloads.Failure.TARGET_UNREACHABLE;
+        }
+        if (r.contains("connection") || r.contains("reset") || r.contains("broken pipe") || r.contains("lost")) {
+            return SlotWorkloads.Failure.CONNECTION_LOST;
+        }
+        if (r.contains("target")) {
+            return SlotWorkloads.Failure.TARGET_FAILED;
+        }
+        return source ? SlotWorkloads.Failure.SOURCE_FAILED : SlotWorkloads.Failure.TARGET_FAILED;
+    }
+
     private void declare() {
-        cluster.declare(SlotWorkloads.of(agent.acknowledgedTable(), agent.active(), agent.failedOut()));
+        cluster.declare(SlotWorkloads.of(agent.acknowledgedTable(), agent.active(), agent.failedOut(), agent.migrations()));
     }
 
     /** Loop: a clean leave. Stops every workload through the agent; {@code then} runs once nothing runs here. */
@@ -483,6 +604,51 @@ final class WorkloadHost implements AutoCloseable {
         }
 
         @Override
+        public void sent(long t, int id, int attempt, baton.runtime.ve.MigrationResult result) {
+            loop.accept(() -> {
+                if (t == tag) {
+                    apply(agent.sent(id, attempt));
+                }
+            });
+        }
+
+        @Override
+        public void sendFailed(long t, int id, int attempt, String reason) {
+            loop.accept(() -> {
+                if (t == tag) {
+                    apply(agent.sendFailed(id, attempt, failureOf(reason, true)));
+                }
+            });
+        }
+
+        @Override
+        public void received(long t, int id, int attempt, baton.runtime.ve.MigrationResult result) {
+            loop.accept(() -> {
+                if (t == tag) {
+                    apply(agent.received(id, attempt));
+                }
+            });
+        }
+
+        @Override
+        public void receiveFailed(long t, int id, int attempt, String reason) {
+            loop.accept(() -> {
+                if (t == tag) {
+                    apply(agent.receiveFailed(id, attempt, failureOf(reason, false)));
+                }
+            });
+        }
+
+        @Override
+        public void resumed(long t, int id) {
+            loop.accept(() -> {
+                if (t == tag) {
+                    apply(agent.resumed(id));
+                }
+            });
+        }
+
+        @Override
         public void stopFailed(long t, int id, String reason) {
             loop.accept(() -> cluster.selfFence("workload " + name(id) + " could not be stopped: " + reason));
         }
@@ -518,6 +684,12 @@ final class WorkloadHost implements AutoCloseable {
                 o.put("table", r.tableVersion());
                 o.put("reason", r.reason());
                 o.put("restarting", r.restarting());
+                if (r.migrating()) {
+                    o.put("migrating", r.checkpoint() ? "checkpoint" : "live");
+                }
+                if (r.homeId() != 0) {
+                    o.put("home", nodeName(r.homeId()));
+                }
             } else {
                 o.putNull("owner");
                 o.put("desired", tableRead ? "unplaced" : "unknown");
@@ -526,6 +698,20 @@ final class WorkloadHost implements AutoCloseable {
             o.put("failuresHere", agent.failures(w.id()));
             o.put("failedOutHere", agent.failedOut(w.id()));
             runner.lastFailure(w.id()).ifPresent(f -> o.put("lastFailureHere", f));
+            runner.progress(w.id()).ifPresent(p -> {
+                ObjectNode m = o.putObject("migrationHere");
+                m.put("role", p.role());
+                m.put("peer", p.peer());
+                m.put("mode", p.checkpoint() ? "checkpoint" : "live");
+                m.put("elapsedMillis", (System.nanoTime() - p.sinceNanos()) / 1_000_000);
+                if (p.last() != null) {
+                    m.put("phase", p.last().phase());
+                    m.put("transferredBytes", p.last().transferredBytes());
+                    m.put("remainingBytes", p.last().remainingBytes());
+                    m.put("totalBytes", p.last().totalBytes());
+                    m.put("bytesPerSecond", p.last().bytesPerSecond());
+                }
+            });
             if (holds.containsKey(w.id())) {
                 o.put("hold", holds.get(w.id()));
             }
@@ -535,6 +721,8 @@ final class WorkloadHost implements AutoCloseable {
         }
         ArrayNode standby = root.putArray("standby");
         config.nodes().stream().filter(n -> settings.standby(n.id())).forEach(n -> standby.add(n.name()));
+        ArrayNode maintenance = root.putArray("maintenance");
+        config.nodes().stream().filter(n -> settings.switchover(n.id())).forEach(n -> maintenance.add(n.name()));
         root.put("workloadTableRead", tableRead);
         root.put("acknowledgedTable", agent.acknowledgedTable());
     }

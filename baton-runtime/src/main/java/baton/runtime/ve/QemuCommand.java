@@ -80,6 +80,19 @@ public final class QemuCommand {
     }
 
     /**
+     * The command line of a VE that waits for its state from a live migration or a checkpoint:
+     * {@link #build}'s plus {@code -incoming defer}. QEMU then runs nothing (QMP status
+     * {@code inmigrate}) until {@code migrate-incoming} tells it where the state comes from;
+     * deferring that to QMP lets the caller set migration capabilities first and choose the
+     * address or socket per migration.
+     */
+    public static List<String> buildIncoming(VeSpec spec, VeFiles files, VeSpec.Accel accel) {
+        List<String> c = new ArrayList<>(build(spec, files, accel));
+        add(c, "-incoming", "defer");
+        return List.copyOf(c);
+    }
+
+    /**
      * The tap device of NIC {@code index} of VE {@code veName}: {@code NAME-INDEX} when that
      * fits in 15 characters, else the name's first 8 characters, '_', 4 hex digits of the
      * name's SHA-256 and {@code -INDEX}. VE names have no '_', so the two forms never meet.

@@ -36,6 +36,7 @@ public final class QemuVm implements AutoCloseable {
     /** How much of the console {@link #console()} returns: its end. */
     public static final int CONSOLE_TAIL_BYTES = 1 << 20;
     static final Duration POLL_INTERVAL = Duration.ofMillis(20);
+    static final int QEMU_LOG_TAIL_BYTES = 64 << 10;
 
     /** How {@link #stop} ended the VE. */
     public enum How {
@@ -79,10 +80,11 @@ public final class QemuVm implements AutoCloseable {
     private final QmpClient qmp;
     private final List<Tap> taps;
     private final long consoleStart;
+    private final long qemuLogStart;
     private boolean closed;
 
     private QemuVm(VeSpec spec, VeFiles files, CommandPrefix host, VeSpec.Accel accel, List<String> command, Process process,
-            QmpClient qmp, List<Tap> taps, long consoleStart) {
+            QmpClient qmp, List<Tap> taps, long consoleStart, long qemuLogStart) {
         this.spec = spec;
         this.files = files;
         this.host = host;
@@ -92,6 +94,7 @@ public final class QemuVm implements AutoCloseable {
         this.qmp = qmp;
         this.taps = taps;
         this.consoleStart = consoleStart;
+        this.qemuLogStart = qemuLogStart;
     }
 
     /**
@@ -113,6 +116,22 @@ public final class QemuVm implements AutoCloseable {
      */
     public static QemuVm start(VeSpec spec, Path runDir, CommandPrefix host, Duration deadline)
             throws IOException, InterruptedException {
+        return launch(spec, runDir, host, deadline, false);
+    }
+
+    /**
+     * As {@link #start}, but QEMU waits for the VE's state instead of booting it
+     * ({@code -incoming defer}, QMP status {@code inmigrate}): the target of a live migration
+     * or of a checkpoint's load ({@link VeMigration}). Nothing runs until a migration has
+     * arrived; a target whose migration failed is closed, never resumed.
+     */
+    public static QemuVm startIncoming(VeSpec spec, Path runDir, CommandPrefix host, Duration deadline)
+            throws IOException, InterruptedException {
+        return launch(spec, runDir, host, deadline, true);
+    }
+
+    private static QemuVm launch(VeSpec spec, Path runDir, CommandPrefix host, Duration deadline, boolean incoming)
+            throws IOException, InterruptedException {
         long deadlineNanos = System.nanoTime() + deadline.toNanos();
         VeFiles files = VeFiles.under(runDir, spec.name());
         Files.createDirectories(files.dir());
@@ -123,7 +142,7 @@ public final class QemuVm implements AutoCloseable {
         }
         Files.deleteIfExists(files.qmpSocket());
         VeSpec.Accel accel = spec.accel().resolve(kvmUsable(DEV_KVM));
-        List<String> command = host.apply(QemuCommand.build(spec, files, accel));
+        List<String> command = host.apply(incoming ? QemuCommand.buildIncoming(spec, files, accel) : QemuCommand.build(spec, files, accel));
         List<Tap> taps = new ArrayList<>();
         Process process = null;
         try {
@@ -138,7 +157,7 @@ public final class QemuVm implements AutoCloseable {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(files.qemuLog().toFile()))
                     .start();
             QmpClient qmp = connectQmp(spec, files, process, qemuLogStart, deadlineNanos);
-            return new QemuVm(spec, files, host, accel, command, process, qmp, taps, consoleStart);
+            return new QemuVm(spec, files, host, accel, command, process, qmp, taps, consoleStart, qemuLogStart);
         } catch (IOException | InterruptedException | RuntimeException e) {
             if (process != null) {
                 killAndReap(process);
@@ -227,6 +246,16 @@ public final class QemuVm implements AutoCloseable {
         return readFrom(files.consoleLog(), consoleStart, CONSOLE_TAIL_BYTES);
     }
 
+    /** What QEMU itself wrote (its stdout and stderr) since this start, the last 64 KiB of it. */
+    public String qemuLog() throws IOException {
+        return readFrom(files.qemuLog(), qemuLogStart, QEMU_LOG_TAIL_BYTES);
+    }
+
+    /** The last line of {@link #qemuLog}: QEMU's last words when it exited; empty when it wrote nothing. */
+    public String qemuLastWords() throws IOException {
+        return lastLine(qemuLog());
+    }
+
     /**
      * Waits until the console since this start holds {@code text}: true when it does, false at
      * {@code timeout} or as soon as QEMU has exited without it.
@@ -271,6 +300,44 @@ public final class QemuVm implements AutoCloseable {
             }
         }
         // QEMU sends SHUTDOWN before it closes QMP, so once it has exited the event is queued (or was never sent).
+        Optional<String> reason = Optional.empty();
+        for (QmpEvent e : qmp.drainEvents()) {
+            if (e.name().equals("SHUTDOWN")) {
+                reason = Optional.of(e.data().path("reason").asText("?"));
+            }
+        }
+        OptionalInt exit = process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());
+        if (exit.isEmpty()) {
+            notes.add("QEMU pid " + process.pid() + " survived SIGKILL for " + KILL_CONFIRM_LIMIT.toMillis() + " ms");
+        }
+        releaseAfterExit(notes);
+        return new Stopped(how, exit, Duration.ofNanos(System.nanoTime() - started), reason, notes);
+    }
+
+    /**
+     * Ends QEMU without asking the guest: QMP {@code quit}, then after {@code quitGrace}
+     * SIGKILL; then deletes the taps. For a VE whose state lives on elsewhere (a source after
+     * its live migration or checkpoint completed, status {@code postmigrate}), and for a
+     * target that never ran: the ACPI power button of {@link #stop} would reach a paused guest
+     * that cannot react, or one that must not shut down since its state is what runs on.
+     * Takes at most {@code quitGrace} plus {@link #KILL_CONFIRM_LIMIT} plus one
+     * {@link #QMP_COMMAND_TIMEOUT}.
+     */
+    public Stopped quit(Duration quitGrace) throws IOException, InterruptedException {
+        long started = System.nanoTime();
+        List<String> notes = new ArrayList<>();
+        How how;
+        if (!process.isAlive()) {
+            how = How.ALREADY_EXITED;
+        } else {
+            tryCommand("quit", notes);
+            if (process.waitFor(quitGrace.toNanos(), TimeUnit.NANOSECONDS)) {
+                how = How.QUIT;
+            } else {
+                killAndReap(process);
+                how = How.KILLED;
+            }
+        }
         Optional<String> reason = Optional.empty();
         for (QmpEvent e : qmp.drainEvents()) {
             if (e.name().equals("SHUTDOWN")) {

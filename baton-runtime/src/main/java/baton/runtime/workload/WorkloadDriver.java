@@ -7,8 +7,13 @@ import baton.runtime.resource.ExecDriver;
 import baton.runtime.resource.OcfAction;
 import baton.runtime.resource.OcfDriver;
 import baton.runtime.resource.ResourceResult;
+import baton.runtime.ve.Checkpoint;
 import baton.runtime.ve.CommandPrefix;
+import baton.runtime.ve.MigrationProgress;
+import baton.runtime.ve.MigrationResult;
+import baton.runtime.ve.MigrationSettings;
 import baton.runtime.ve.QemuVm;
+import baton.runtime.ve.VeMigration;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,6 +41,8 @@ final class WorkloadDriver {
     private final OcfDriver ocf;
     private final Path veRunDir;
     private final Map<String, QemuVm> vms = new HashMap<>();
+    /** A target QEMU waiting for an incoming VE, for {@link #abortIncoming} from another thread. */
+    private volatile QemuVm incoming;
 
     WorkloadDriver(WorkloadConfig workload, ExecDriver exec, OcfDriver ocf, Path veRunDir) {
         this.workload = workload;
@@ -157,7 +164,9 @@ final class WorkloadDriver {
                         QemuVm.killLeftover(v.spec(), veRunDir, CommandPrefix.none()); // a QEMU this daemon did not start (or lost)
                         return;
                     }
-                    QemuVm.Stopped s = vm.stop(timeout(r.timing().stopTimeoutMillis()), Duration.ofSeconds(5));
+                    // A paused guest (handed over to another node) cannot answer the power button: quit it at once.
+                    boolean paused = vm.isRunning() && !statusRunning(vm);
+                    QemuVm.Stopped s = vm.stop(paused ? Duration.ZERO : timeout(r.timing().stopTimeoutMillis()), Duration.ofSeconds(5));
                     if (s.exitCode().isEmpty()) {
                         throw new Failure("VE " + v.name() + " did not stop: " + s);
                     }
@@ -168,6 +177,128 @@ final class WorkloadDriver {
                         closeQuietly(vm);
                     }
                 }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- migration (VE workloads)
+
+    /** The VE resource of a VE workload. */
+    private Resource.Ve ve() throws Failure {
+        if (workload.kind() != WorkloadConfig.Kind.VE) {
+            throw new Failure(workload.name() + " is not a VE: only VEs migrate");
+        }
+        return (Resource.Ve) workload.resources().getFirst();
+    }
+
+    /**
+     * Source: hands the running VE over, live to {@code host:port} or into {@code file}. On
+     * success the VE is paused here for good; on failure it runs here as before.
+     */
+    MigrationResult send(String host, int port, Optional<Path> file, MigrationSettings settings,
+                         java.util.function.Consumer<MigrationProgress> progress) throws Failure, InterruptedException {
+        Resource.Ve v = ve();
+        QemuVm vm = vms.get(v.name());
+        if (vm == null || !vm.isRunning()) {
+            throw new Failure("VE " + v.name() + " does not run here");
+        }
+        return file.isPresent() ? VeMigration.saveCheckpoint(vm, file.get(), settings, progress)
+                : VeMigration.sendLive(vm, host, port, settings, progress);
+    }
+
+    /**
+     * Target: starts a QEMU that waits for the VE, receives it (live on {@code listen:port}, or
+     * from {@code file} once its source has written it) and leaves it running here. On failure
+     * nothing of it is left here.
+     */
+    MigrationResult receive(String listen, int port, Optional<Path> file, Duration deadline,
+                            java.util.function.Consumer<MigrationProgress> progress) throws Failure, InterruptedException {
+        Resource.Ve v = ve();
+        QemuVm old = vms.remove(v.name());
+        if (old != null) {
+            closeQuietly(old);
+        }
+        long deadlineNanos = System.nanoTime() + deadline.toNanos();
+        QemuVm vm;
+        try {
+            QemuVm.killLeftover(v.spec(), veRunDir, CommandPrefix.none());
+            vm = QemuVm.startIncoming(v.spec(), veRunDir, CommandPrefix.none(), timeout(v.timing().startTimeoutMillis()));
+        } catch (IOException | RuntimeException x) {
+            throw new Failure("VE " + v.name() + ": the target QEMU did not start: " + x.getMessage());
+        }
+        incoming = vm;
+        MigrationResult result;
+        try {
+            if (file.isPresent()) {
+                // The source writes the file, then its metadata: the metadata's arrival says the state is whole.
+                Path meta = Checkpoint.metaFile(file.get());
+                while (!java.nio.file.Files.exists(meta) && vm.isRunning() && System.nanoTime() < deadlineNanos) {
+                    Thread.sleep(10);
+                }
+                result = VeMigration.loadCheckpoint(vm, file.get(), Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime())), progress);
+            } else {
+                VeMigration.listenLive(vm, listen, port);
+                result = VeMigration.awaitIncoming(vm, Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime())), progress);
+            }
+        } catch (baton.runtime.ve.QmpException x) {
+            result = new MigrationResult(false, Optional.of("the target QEMU refused: " + x.getMessage()), Duration.ZERO, -1, 0, false);
+        } finally {
+            incoming = null;
+        }
+        if (result.completed() && vm.isRunning()) {
+            vms.put(v.name(), vm);
+            try {
+                VeMigration.announce(vm);
+            } catch (baton.runtime.ve.QmpException x) {
+                // QEMU announces on its own after an incoming migration; this one only repeats it
+            }
+        } else {
+            closeQuietly(vm);
+        }
+        return result;
+    }
+
+    /** From another thread: ends a QEMU that waits for an incoming VE, so that {@link #receive} returns at once. */
+    void abortIncoming() {
+        QemuVm vm = incoming;
+        if (vm != null) {
+            ProcessHandle.of(vm.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** Source: runs the paused VE again after its handover was called off. */
+    void resumeSource() throws Failure, InterruptedException {
+        Resource.Ve v = ve();
+        QemuVm vm = vms.get(v.name());
+        if (vm == null || !vm.isRunning()) {
+            throw new Failure("VE " + v.name() + ": its paused QEMU is gone; nothing to resume");
+        }
+        try {
+            VeMigration.resumeSource(vm);
+        } catch (baton.runtime.ve.QmpException x) {
+            throw new Failure("VE " + v.name() + " did not resume: " + x.getMessage());
+        }
+    }
+
+    /**
+     * Target: ends a VE received (or being received) in an attempt that was called off, without
+     * the ACPI power button: its source may run it again, and a guest shutting down here would
+     * write to its shared disk behind the source's back.
+     */
+    void discard() throws Failure, InterruptedException {
+        Resource.Ve v = ve();
+        QemuVm vm = vms.remove(v.name());
+        try {
+            if (vm == null) {
+                QemuVm.killLeftover(v.spec(), veRunDir, CommandPrefix.none());
+            } else {
+                vm.kill();
+            }
+        } catch (IOException x) {
+            throw new Failure("VE " + v.name() + " could not be discarded: " + x.getMessage());
+        } finally {
+            if (vm != null) {
+                closeQuietly(vm);
             }
         }
     }
@@ -191,6 +322,14 @@ final class WorkloadDriver {
             }
         }
         return result instanceof ResourceResult.Ok ? Optional.empty() : Optional.of(r.name() + ": " + result.summary());
+    }
+
+    private static boolean statusRunning(QemuVm vm) throws InterruptedException {
+        try {
+            return vm.status().running();
+        } catch (baton.runtime.ve.QmpException x) {
+            return true; // cannot tell: the usual stop, which escalates
+        }
     }
 
     private static void expectOk(Resource r, String what, ResourceResult result) throws Failure {

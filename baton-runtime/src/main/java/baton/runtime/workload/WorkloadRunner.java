@@ -4,6 +4,9 @@ import baton.runtime.config.WorkloadConfig;
 import baton.runtime.log.KvLog;
 import baton.runtime.resource.ExecDriver;
 import baton.runtime.resource.OcfDriver;
+import baton.runtime.ve.MigrationProgress;
+import baton.runtime.ve.MigrationResult;
+import baton.runtime.ve.MigrationSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,12 +40,52 @@ public final class WorkloadRunner {
 
         /** A stop failed: it may still run. */
         void stopFailed(long tag, int id, String reason);
+
+        /** Source: the VE went over; it is paused here for good. */
+        void sent(long tag, int id, int attempt, MigrationResult result);
+
+        /** Source: the handover failed; the VE runs here as before (unless its monitor finds otherwise). */
+        void sendFailed(long tag, int id, int attempt, String reason);
+
+        /** Target: the VE arrived and runs here. */
+        void received(long tag, int id, int attempt, MigrationResult result);
+
+        /** Target: it did not arrive; nothing of it runs here. */
+        void receiveFailed(long tag, int id, int attempt, String reason);
+
+        /** Source: the paused VE runs again. */
+        void resumed(long tag, int id);
     }
 
     /** Where a workload stands on this node, as the runner knows it. */
-    public enum State { STOPPED, STARTING, RUNNING, STOPPING, FAILED }
+    public enum State {
+        STOPPED, STARTING, RUNNING, STOPPING, FAILED,
+        /** A target QEMU waits for the VE from another node. */
+        RECEIVING,
+        /** The VE went to another node; its QEMU is paused here for good until it is stopped (or resumed). */
+        HANDED_OVER
+    }
 
-    private record Op(boolean start, long tag, String reason) {}
+    /**
+     * One migration order for a lane.
+     *
+     * @param host     the target's address (source) or the address to listen on (target)
+     * @param file     the checkpoint file, for checkpoint mode
+     * @param deadline the whole migration's deadline
+     */
+    public record Move(int attempt, String peer, String host, int port, Optional<Path> file, MigrationSettings settings,
+                       Duration deadline) {}
+
+    private enum Kind { START, STOP, SEND, RECEIVE, RESUME, DISCARD }
+
+    private record Op(Kind kind, long tag, String reason, Move move) {
+        Op(boolean start, long tag, String reason) {
+            this(start ? Kind.START : Kind.STOP, tag, reason, null);
+        }
+    }
+
+    /** A migration under way on a lane, for the status: the role, the other node, and QEMU's last progress report. */
+    public record Progress(String role, String peer, boolean checkpoint, MigrationProgress last, long sinceNanos) {}
 
     /** How far past its own deadlines a lane may be before the supervisor calls it stuck. */
     static final long STUCK_MARGIN_NANOS = 5_000_000_000L;
@@ -68,6 +111,33 @@ public final class WorkloadRunner {
 
     public void stop(long tag, int id, String reason) {
         lane(id).submit(new Op(false, tag, reason));
+    }
+
+    /** Source: hand the running VE over. */
+    public void send(long tag, int id, Move move) {
+        lane(id).submit(new Op(Kind.SEND, tag, "migrate to " + move.peer(), move));
+    }
+
+    /** Target: receive the VE and run it. */
+    public void receive(long tag, int id, Move move) {
+        lane(id).submit(new Op(Kind.RECEIVE, tag, "migrate from " + move.peer(), move));
+    }
+
+    /** Source: run the paused VE again. */
+    public void resume(long tag, int id) {
+        lane(id).submit(new Op(Kind.RESUME, tag, "handover called off", null));
+    }
+
+    /** Target: end what waits for (or received) the VE, without the power button; a receive under way ends at once. */
+    public void discard(long tag, int id, String reason) {
+        Lane l = lane(id);
+        l.submit(new Op(Kind.DISCARD, tag, reason, null));
+        l.driver.abortIncoming();
+    }
+
+    /** The migration under way for {@code id} here, if any. */
+    public Optional<Progress> progress(int id) {
+        return Optional.ofNullable(lane(id).progress);
     }
 
     /** A frozen workload is not monitored: Baton leaves it as it is. */
@@ -121,6 +191,7 @@ public final class WorkloadRunner {
             lane.queue.clear();
             lane.submit(new Op(false, -1, reason));
         }
+        lanes.values().forEach(l -> l.driver.abortIncoming());
         for (Lane lane : lanes.values()) {
             if (!lane.awaitIdleStopped(deadline)) {
                 log.error("event=workload-stop-timeout workload=" + lane.driver.workload().name() + " action=kill");
@@ -182,6 +253,7 @@ public final class WorkloadRunner {
         volatile long busySince;
         volatile long busyLimitNanos;
         volatile long lastMonitorNanos = System.nanoTime();
+        volatile Progress progress;
         final long monitorLimitNanos;
         long runningTag;
 
@@ -200,7 +272,12 @@ public final class WorkloadRunner {
             long stops = rs.stream().mapToLong(r -> r.timing().stopTimeoutMillis() + 5_000).sum();
             long starts = rs.stream().mapToLong(r -> r.timing().startTimeoutMillis()).sum();
             long monitors = rs.stream().mapToLong(r -> r.timing().monitorTimeoutMillis()).sum();
-            long millis = op == null ? monitors + stops : op.start() ? starts + 2 * stops : stops;
+            long millis = switch (op == null ? null : op.kind()) {
+                case null -> monitors + stops;
+                case START -> starts + 2 * stops;
+                case SEND, RECEIVE -> op.move().deadline().toMillis() + starts + 2 * stops;
+                default -> stops;
+            };
             return millis * 1_000_000L + STUCK_MARGIN_NANOS;
         }
 
@@ -236,13 +313,17 @@ public final class WorkloadRunner {
                     busyLimitNanos = limitOf(op);
                     busy = true;
                     try {
-                        if (op == null) {
-                            monitor();
-                            lastMonitorNanos = System.nanoTime();
-                        } else if (op.start()) {
-                            start(op.tag());
-                        } else {
-                            stop(op.tag(), op.reason());
+                        switch (op == null ? null : op.kind()) {
+                            case null -> {
+                                monitor();
+                                lastMonitorNanos = System.nanoTime();
+                            }
+                            case START -> start(op.tag());
+                            case STOP -> stop(op.tag(), op.reason());
+                            case SEND -> send(op);
+                            case RECEIVE -> receive(op);
+                            case RESUME -> resume(op.tag());
+                            case DISCARD -> discard(op.tag(), op.reason());
                         }
                     } finally {
                         busy = false;
@@ -276,8 +357,115 @@ public final class WorkloadRunner {
             }
         }
 
+        private void send(Op op) throws InterruptedException {
+            int id = driver.workload().id();
+            Move m = op.move();
+            if (state != State.RUNNING) {
+                listener.sendFailed(op.tag(), id, m.attempt(), "the VE does not run here (" + state.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                return;
+            }
+            log.info("event=migration-send workload=" + name() + " to=" + m.peer() + " mode=" + (m.file().isPresent() ? "checkpoint" : "live")
+                    + " attempt=" + Integer.toUnsignedString(m.attempt()));
+            long t0 = System.nanoTime();
+            progress = new Progress("sending", m.peer(), m.file().isPresent(), null, t0);
+            MigrationResult r;
+            try {
+                r = driver.send(m.host(), m.port(), m.file(), m.settings(), p -> progress = new Progress("sending", m.peer(),
+                        m.file().isPresent(), p, t0));
+            } catch (WorkloadDriver.Failure f) {
+                r = new MigrationResult(false, Optional.of(f.getMessage()), Duration.ofNanos(System.nanoTime() - t0), -1, 0, true);
+            } finally {
+                progress = null;
+            }
+            lastMonitorNanos = System.nanoTime();
+            if (r.completed()) {
+                state = State.HANDED_OVER;
+                log.info("event=migration-sent workload=" + name() + " to=" + m.peer() + " downtime-ms=" + r.downtimeMillis()
+                        + " bytes=" + r.transferredBytes() + " took-ms=" + r.took().toMillis());
+                listener.sent(op.tag(), id, m.attempt(), r);
+            } else {
+                log.warn("event=migration-send-failed workload=" + name() + " to=" + m.peer() + " reason=" + KvLog.q(r.failure().orElse("?"))
+                        + " source-running=" + r.sourceRunning());
+                listener.sendFailed(op.tag(), id, m.attempt(), r.failure().orElse("?"));
+            }
+        }
+
+        private void receive(Op op) throws InterruptedException {
+            int id = driver.workload().id();
+            Move m = op.move();
+            state = State.RECEIVING;
+            log.info("event=migration-receive workload=" + name() + " from=" + m.peer() + " mode="
+                    + (m.file().isPresent() ? "checkpoint" : "live") + " attempt=" + Integer.toUnsignedString(m.attempt()));
+            long t0 = System.nanoTime();
+            progress = new Progress("receiving", m.peer(), m.file().isPresent(), null, t0);
+            MigrationResult r;
+            try {
+                r = driver.receive(m.host(), m.port(), m.file(), m.deadline(), p -> progress = new Progress("receiving", m.peer(),
+                        m.file().isPresent(), p, t0));
+            } catch (WorkloadDriver.Failure f) {
+                r = new MigrationResult(false, Optional.of(f.getMessage()), Duration.ofNanos(System.nanoTime() - t0), -1, 0, false);
+            } finally {
+                progress = null;
+            }
+            if (r.completed()) {
+                state = State.RUNNING;
+                runningTag = op.tag();
+                lastMonitorNanos = System.nanoTime();
+                log.info("event=migration-received workload=" + name() + " from=" + m.peer() + " took-ms=" + r.took().toMillis()
+                        + " downtime-ms=" + r.downtimeMillis());
+                listener.received(op.tag(), id, m.attempt(), r);
+            } else {
+                state = State.STOPPED;
+                lastFailure = "migration from " + m.peer() + ": " + r.failure().orElse("?");
+                log.warn("event=migration-receive-failed workload=" + name() + " from=" + m.peer() + " reason="
+                        + KvLog.q(r.failure().orElse("?")));
+                listener.receiveFailed(op.tag(), id, m.attempt(), r.failure().orElse("?"));
+            }
+        }
+
+        private void resume(long tag) throws InterruptedException {
+            int id = driver.workload().id();
+            if (state != State.HANDED_OVER) {
+                listener.resumed(tag, id); // nothing paused here: runs already (or is stopped, which the agent learns otherwise)
+                return;
+            }
+            try {
+                driver.resumeSource();
+                state = State.RUNNING;
+                runningTag = tag;
+                lastMonitorNanos = System.nanoTime();
+                log.warn("event=migration-resumed workload=" + name() + " note=" + KvLog.q("the handover was called off; the VE runs here again"));
+                listener.resumed(tag, id);
+            } catch (WorkloadDriver.Failure f) {
+                lastFailure = f.getMessage();
+                log.error("event=migration-resume-failed workload=" + name() + " reason=" + KvLog.q(f.getMessage()));
+                stop(-1, "its paused QEMU could not resume");
+                state = State.FAILED;
+                listener.failed(tag, id, f.getMessage());
+            }
+        }
+
+        private void discard(long tag, String reason) throws InterruptedException {
+            int id = driver.workload().id();
+            boolean had = state == State.RECEIVING || state == State.RUNNING;
+            state = State.STOPPING;
+            try {
+                driver.discard();
+                state = State.STOPPED;
+                if (had) {
+                    log.info("event=migration-discarded workload=" + name() + " reason=" + KvLog.q(reason));
+                }
+                listener.stopped(tag, id);
+            } catch (WorkloadDriver.Failure f) {
+                state = State.FAILED;
+                lastFailure = "discard failed: " + f.getMessage();
+                log.error("event=workload-stop-failed workload=" + name() + " reason=" + KvLog.q(f.getMessage()));
+                listener.stopFailed(tag, id, f.getMessage());
+            }
+        }
+
         private void stop(long tag, String reason) throws InterruptedException {
-            boolean wasUp = state == State.RUNNING || state == State.STARTING;
+            boolean wasUp = state == State.RUNNING || state == State.STARTING || state == State.HANDED_OVER;
             state = State.STOPPING;
             if (wasUp) {
                 log.info("event=workload-stop workload=" + name() + " reason=" + KvLog.q(reason));
