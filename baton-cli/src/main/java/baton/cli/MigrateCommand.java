@@ -89,6 +89,10 @@ final class MigrateCommand {
         @Option(names = "--plan", description = "Show what would move where, how, and what cannot move; change nothing.")
         boolean plan;
 
+        @Option(names = "--to", paramLabel = "NODE",
+                description = "Move its VEs to NODE (default: each to the best eligible node); services go where placement puts them.")
+        String to;
+
         @Mixin
         FenceCommand.Requester requester;
 
@@ -104,12 +108,45 @@ final class MigrateCommand {
                     return ExitStatus.OK;
                 });
             }
+            if (to != null) {
+                int failed = migrateAllTo(cfg, n, FenceCommand.node(cfg, to));
+                if (failed != ExitStatus.OK) {
+                    return failed;
+                }
+            }
             OperatorRequest.Kind kind = mode == Mode.checkpoint ? OperatorRequest.Kind.SWITCHOVER_CHECKPOINT
                     : OperatorRequest.Kind.SWITCHOVER;
             return WorkloadCommand.send(cfg, requester, kind, 0, n.id(), "node " + n.name(), (blocks, self) -> {
                 List<Integer> ids = cfg.workloads().stream().map(WorkloadConfig::id).toList();
                 return follow(cfg, requester, blocks, ids, n.id());
             });
+        }
+        /**
+         * {@code --to}: the VEs running on {@code from} migrate to {@code target}, one operator
+         * request each, at most {@code migration.maxParallel} in flight; the switchover request
+         * that follows then finds only services to move.
+         */
+        private int migrateAllTo(ClusterConfig cfg, NodeConfig from, NodeConfig target) throws Exception {
+            OperatorRequest.Kind kind = mode == Mode.checkpoint ? OperatorRequest.Kind.MIGRATE_CHECKPOINT : OperatorRequest.Kind.MIGRATE;
+            List<WorkloadConfig> ves = FenceCommand.withDisk(cfg, false, (disk, header, key) -> {
+                Map<Integer, WorkloadRecord> records = read(cfg, new WorkloadBlocks(disk, header.clusterId(), key, maxId(cfg)));
+                return cfg.workloads().stream().filter(w -> w.kind() == WorkloadConfig.Kind.VE && records.get(w.id()) != null
+                        && records.get(w.id()).ownerId() == from.id() && records.get(w.id()).desired() == Placement.Desired.RUNNING)
+                        .toList();
+            });
+            int status = ExitStatus.OK;
+            for (WorkloadConfig w : ves) {
+                int sent = WorkloadCommand.send(cfg, requester, kind, w.id(), target.id(), "ve " + w.name(), (blocks, self) -> {
+                    // Fewer than maxParallel migrations off this node before the next request.
+                    while (read(cfg, blocks).values().stream().filter(r -> r.migrating() && r.ownerId() == from.id()).count()
+                            >= cfg.migration().maxParallel()) {
+                        Thread.sleep(POLL_MILLIS);
+                    }
+                    return ExitStatus.OK;
+                });
+                status = Math.max(status, sent);
+            }
+            return status;
         }
     }
 

@@ -10,6 +10,10 @@
  *       {@link baton.runtime.ve.CommandPrefix} such as {@code ip netns exec NS}), status, clean stop
  *       (power button, quit, kill), console log.
  *   <li>{@link baton.runtime.ve.Tap}: the tap device of one NIC, attached to the host's bridge.
+ *   <li>{@link baton.runtime.ve.VeMigration}: moving a running VE to another QEMU (docs/switchover.md):
+ *       live pre-copy over TCP to a target started with {@code -incoming defer}, or a checkpoint file
+ *       described by its {@link baton.runtime.ve.Checkpoint} metadata (size, CRC32C) and verified before
+ *       a load; a failure leaves the source running.
  * </ul>
  *
  * <p>The test and demo guest comes from {@code scripts/build-guest}: a Debian cloud kernel and a
