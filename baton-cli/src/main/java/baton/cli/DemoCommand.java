@@ -295,6 +295,8 @@ final class DemoCommand implements Callable<Integer> {
             }
             case "bmc" -> { power.ipmiBmc(n).stop(); say("node-%d's BMC died; the node runs on: an alarm, no failover", n); }
             case "standby", "unstandby" -> request(List.of("node", w[0], "node-" + n));
+            case "switchover" -> request(List.of("node", "switchover", "node-" + n));
+            case "resume" -> request(List.of("node", "resume", "node-" + n));
             case "corrupt" -> {
                 Corruption.flipByte(cfg.quorumDisk().primary(), DiskLayout.slotOffsetBytes(n) + 35);
                 say("flipped a byte in node-%d's slot on the primary copy; a reader repairs it from the shadow", n);
@@ -322,6 +324,7 @@ final class DemoCommand implements Callable<Integer> {
                            corrupt N    flip a byte in node N's primary slot -> repaired from the shadow
                            log N        the last lines of node N's log
                            standby N    move node N's workloads off (stopped there, then started elsewhere); unstandby N
+                           switchover N maintenance of node N: its VEs migrate live (no restart), its service moves; resume N
                            relocate W N move workload W (web1, web2, clock) to node N; wstop W, wstart W, restart W
                            uptime W     ask VE W for its uptime over HTTP, from the client host
                            owners       check the never-two-owners log of the service
@@ -440,6 +443,12 @@ final class DemoCommand implements Callable<Integer> {
             say("web1 now runs on node-%d, booted again (a cold move):", to);
             uptime("web1");
             act(new String[] {"unstandby", "1"});
+            say("== node-2 is switched over for maintenance: web2 migrates live, without a restart, so its uptime keeps counting");
+            uptime("web2");
+            act(new String[] {"switchover", "2"});
+            awaitMovedOff("web2", 2);
+            uptime("web2");
+            act(new String[] {"resume", "2"});
         }
         say("== kill -9 node-%s, which runs the service '%s': it is fenced first, then '%s' is recovered elsewhere",
                 last, SERVICE, SERVICE);

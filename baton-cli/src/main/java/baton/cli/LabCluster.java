@@ -111,15 +111,7 @@ public final class LabCluster implements AutoCloseable {
      * forwarding delay), which takes over the host's address. See {@link #bridgeUplinks}.
      */
     public void bridgeUplink(int id, String bridge) {
-        Host host = host(id);
-        String address = host.address().getHostAddress() + "/24";
-        Duration limit = Duration.ofSeconds(30);
-        String mac = host.run(limit, "cat", "/sys/class/net/eth0/address").orThrow().stdout().strip();
-        host.run(limit, "ip", "link", "add", bridge, "address", mac, "type", "bridge", "forward_delay", "0").orThrow();
-        host.run(limit, "ip", "addr", "flush", "dev", "eth0").orThrow();
-        host.run(limit, "ip", "link", "set", "eth0", "master", bridge).orThrow();
-        host.run(limit, "ip", "addr", "add", address, "dev", bridge).orThrow();
-        host.run(limit, "ip", "link", "set", bridge, "up").orThrow();
+        host(id).bridgeUplink(bridge);
     }
 
     /** Writes node {@code id}'s configuration with these quorum disk paths (shadow may be null). */

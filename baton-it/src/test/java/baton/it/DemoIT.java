@@ -39,6 +39,8 @@ class DemoIT {
                     .containsPattern("WORKLOAD +KIND +STATE +OWNER +HERE +REASON")
                     .containsPattern("web1 +ve +running +node-[23] ")
                     .containsPattern("web1 \\(198\\.18\\.[0-9]+\\.101\\): up [0-9.]+ s")
+                    .containsPattern("web2: on node-[13] \\(migrated live from node 2")
+                    .contains("done: nothing runs on node-2 any more")
                     .containsPattern("clock +service +running +node-[12] +[a-z]+ +recovered on node [12] .*its owner node 3 was fenced")
                     .containsPattern("owners log .*: [0-9]+ runs of 'clock', never two at once")
                     .contains("removed the namespaces");

@@ -76,13 +76,7 @@ class QemuVmIT {
 
     /** The node host's uplink moves into a bridge named {@code bridge}, which takes over its address. */
     static void bridgeUplink(Host host, String bridge) {
-        String address = host.address().getHostAddress() + "/24";
-        String mac = run(host, "cat", "/sys/class/net/eth0/address").stdout().strip();
-        run(host, "ip", "link", "add", bridge, "address", mac, "type", "bridge", "forward_delay", "0");
-        run(host, "ip", "addr", "flush", "dev", "eth0");
-        run(host, "ip", "link", "set", "eth0", "master", bridge);
-        run(host, "ip", "addr", "add", address, "dev", bridge);
-        run(host, "ip", "link", "set", bridge, "up");
+        host.bridgeUplink(bridge);
     }
 
     static ExecResult run(Host host, String... command) {

@@ -78,6 +78,22 @@ public final class Host {
         return Cmd.run(timeout, Netns.exec(netns, List.of(command)));
     }
 
+    /**
+     * The uplink eth0 moves into a new bridge {@code bridge} (with eth0's MAC, no forwarding
+     * delay), which takes over the host's address: a VE's tap in that bridge is then on the lab
+     * switch, reachable through this host's port only.
+     */
+    public void bridgeUplink(String bridge) {
+        Duration limit = Duration.ofSeconds(30);
+        String address = address().getHostAddress() + "/24";
+        String mac = run(limit, "cat", "/sys/class/net/eth0/address").orThrow().stdout().strip();
+        run(limit, "ip", "link", "add", bridge, "address", mac, "type", "bridge", "forward_delay", "0").orThrow();
+        run(limit, "ip", "addr", "flush", "dev", "eth0").orThrow();
+        run(limit, "ip", "link", "set", "eth0", "master", bridge).orThrow();
+        run(limit, "ip", "addr", "add", address, "dev", bridge).orThrow();
+        run(limit, "ip", "link", "set", bridge, "up").orThrow();
+    }
+
     /** Pulls the host's cable: its switch port goes down, and with it eth0's carrier. */
     public void linkDown() {
         Netns.ip(lab.switchNetns(), "link", "set", switchPort, "down");

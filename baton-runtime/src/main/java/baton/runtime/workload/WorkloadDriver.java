@@ -166,7 +166,8 @@ final class WorkloadDriver {
                     }
                     // A paused guest (handed over to another node) cannot answer the power button: quit it at once.
                     boolean paused = vm.isRunning() && !statusRunning(vm);
-                    QemuVm.Stopped s = vm.stop(paused ? Duration.ZERO : timeout(r.timing().stopTimeoutMillis()), Duration.ofSeconds(5));
+                    QemuVm.Stopped s = paused ? vm.quit(Duration.ofSeconds(5))
+                            : vm.stop(timeout(r.timing().stopTimeoutMillis()), Duration.ofSeconds(5));
                     if (s.exitCode().isEmpty()) {
                         throw new Failure("VE " + v.name() + " did not stop: " + s);
                     }

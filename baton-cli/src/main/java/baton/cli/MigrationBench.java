@@ -1,0 +1,226 @@
+package baton.cli;
+
+import baton.lab.Cmd;
+import baton.lab.Host;
+import baton.lab.Lab;
+import baton.lab.client.TransferWatch;
+import baton.runtime.ve.CommandPrefix;
+import baton.runtime.ve.MigrationResult;
+import baton.runtime.ve.MigrationSettings;
+import baton.runtime.ve.QemuVm;
+import baton.runtime.ve.VeMigration;
+import baton.runtime.ve.VeSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * What a moving VE costs its users, measured on the wire: the test guest under TCG in one lab
+ * node host, moved to the other and back (ping-pong on one boot) with Baton's own migration
+ * code ({@link VeMigration}, what the node daemons run), while a client host downloads a file
+ * from it at 1 MiB/s over one TCP connection ({@link TransferWatch}). Per run: the guest's
+ * pause (live: QEMU's reported downtime; checkpoint: from the pause to running again on the
+ * target), the longest stall the client saw, the whole handover, resets. The target QEMU is
+ * started before each run, as the daemons start it while the source begins.
+ */
+final class MigrationBench {
+    private MigrationBench() {}
+
+    static final int PORT = 49300;
+    static final String MAC = "52:54:00:b7:0c:01";
+    static final int FILE_MIB = 4;
+    static final long RATE = 1L << 20;
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = {"VE migration as its users see it: the test guest moved between two lab hosts and back, live and",
+                    "through a checkpoint, idle and dirtying memory, while a client downloads from it at 1 MiB/s over one TCP",
+                    "connection. Per configuration p50/p99/max of the guest's pause, the client's longest stall and the",
+                    "whole handover, and the TCP resets."})
+    static final class Migrate implements Callable<Integer> {
+        @Option(names = "--runs", defaultValue = "10", description = "Moves per configuration (default ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(names = "--memory", split = ",", defaultValue = "128,512", description = "VE sizes in MiB (default ${DEFAULT-VALUE}).")
+        List<Integer> memory;
+
+        @Option(names = "--modes", split = ",", defaultValue = "live,checkpoint", description = "default ${DEFAULT-VALUE}")
+        List<String> modes;
+
+        @Option(names = "--loads", split = ",", defaultValue = "idle,dirty",
+                description = "idle, and/or dirty: the guest keeps rewriting a quarter of its RAM (24 MiB of 128) with new data"
+                        + " (default ${DEFAULT-VALUE}).")
+        List<String> loads;
+
+        @Override
+        public Integer call() throws Exception {
+            if (runs < 1) {
+                throw new CliFailure(baton.runtime.node.ExitStatus.USAGE, "need --runs >= 1");
+            }
+            Path guest = TestGuest.build();
+            String machine = Runtime.getRuntime().availableProcessors() + " CPUs, "
+                    + Cmd.run(Duration.ofSeconds(5), "uname", "-sr").stdout().strip() + ", JDK " + Runtime.version() + ", "
+                    + Cmd.run(Duration.ofSeconds(10), "dpkg-query", "-W", "-f", "${Package} ${Version}", "qemu-system-x86").stdout();
+            Table t = new Table("VE", "MODE", "LOAD", "RUNS", "PAUSE P50/P99/MAX MS", "STALL P50/P99/MAX MS", "TOTAL P50/P99 MS",
+                    "RESETS", "FAILED");
+            Path work = Files.createTempDirectory(Path.of("/var/tmp"), "baton-bench-migrate-");
+            try (Lab lab = Lab.create(2, true)) {
+                Host[] hosts = {lab.node(1), lab.node(2)};
+                for (Host h : hosts) {
+                    h.bridgeUplink("br0");
+                }
+                String ip = lab.tag().address(100);
+                for (int mib : memory) {
+                    for (String load : loads) {
+                        int dirty = !load.equals("dirty") ? 0 : mib == 128 ? 24 : mib / 4; // 128 MiB: the file and this must fit its free RAM
+                        for (String mode : modes) {
+                            Row row = new Row();
+                            run(work, hosts, lab.client(), ip, spec(guest, ip, mib, dirty), mode.equals("checkpoint"), row);
+                            t.row(mib + " MiB", mode, load + (dirty > 0 ? " (" + dirty + " MiB)" : ""), row.pause.size(),
+                                    three(row.pause), three(row.stall), two(row.total), row.resets, row.failed);
+                        }
+                    }
+                }
+            } finally {
+                LabBench.delete(work);
+            }
+            System.out.println();
+            System.out.printf("baton bench migrate --runs %d --memory %s --modes %s --loads %s: %s%n", runs,
+                    String.join(",", memory.stream().map(String::valueOf).toList()), String.join(",", modes), String.join(",", loads), machine);
+            System.out.println("lab: two node hosts (uplink in br0, the VE's tap there), a client host, one switch (veth pairs); the"
+                    + " test guest (scripts/build-guest), 1 vCPU, accel tcg; downtime limit 50 ms, no bandwidth limit, auto-converge;"
+                    + " checkpoint files in /var/tmp; the client downloads a " + FILE_MIB + " MiB file at 1 MiB/s (SO_RCVBUF 64 KiB)"
+                    + " and the move begins 0.5 s into it");
+            System.out.println("pause: live = QEMU's reported downtime; checkpoint = the source's pause to the target running."
+                    + " stall: the longest time the client wanted data and got none. total: the handover (live: sendLive;"
+                    + " checkpoint: save + verify + load), the target QEMU already started");
+            System.out.print(t);
+            return 0;
+        }
+
+        private void run(Path work, Host[] hosts, Host client, String ip, VeSpec spec, boolean checkpoint, Row row) throws Exception {
+            int at = 0;
+            List<QemuVm> all = new ArrayList<>();
+            try {
+                QemuVm vm = QemuVm.start(spec, work.resolve(hosts[at].name()), CommandPrefix.netns(hosts[at].netns()), Duration.ofSeconds(20));
+                all.add(vm);
+                if (!vm.awaitConsole("baton-guest: ready", Duration.ofSeconds(120))) {
+                    throw new IllegalStateException("the guest did not boot: " + vm.console());
+                }
+                Thread.sleep(2_000); // its dirtying loop, if any, under way
+                for (int i = 0; i < runs; i++) {
+                    Host to = hosts[1 - at];
+                    QemuVm target = QemuVm.startIncoming(spec, work.resolve(to.name()), CommandPrefix.netns(to.netns()),
+                            Duration.ofSeconds(20));
+                    all.add(target);
+                    try (TransferWatch w = TransferWatch.start(client, "http://" + ip + "/data.bin", RATE)) {
+                        if (!w.awaitBody(Duration.ofSeconds(20))) {
+                            throw new IllegalStateException("the download did not begin: " + w.log());
+                        }
+                        Thread.sleep(500);
+                        long t0 = System.nanoTime();
+                        MigrationResult moved;
+                        long pause;
+                        if (checkpoint) {
+                            Path file = work.resolve("ckpt-" + i + ".state");
+                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, MigrationSettings.defaults(), p -> { });
+                            moved = saved.completed() ? VeMigration.loadCheckpoint(target, file, Duration.ofSeconds(60), p -> { }) : saved;
+                            pause = moved.downtimeMillis();
+                            Files.deleteIfExists(file);
+                            Files.deleteIfExists(baton.runtime.ve.Checkpoint.metaFile(file));
+                        } else {
+                            VeMigration.listenLive(target, to.address().getHostAddress(), PORT);
+                            moved = VeMigration.sendLive(vm, to.address().getHostAddress(), PORT, MigrationSettings.defaults(), p -> { });
+                            pause = moved.downtimeMillis();
+                            if (moved.completed()) {
+                                MigrationResult in = VeMigration.awaitIncoming(target, Duration.ofSeconds(30), p -> { });
+                                moved = in.completed() ? moved : in;
+                            }
+                        }
+                        long total = (System.nanoTime() - t0) / 1_000_000;
+                        System.err.printf(Locale.ROOT, "%s %d MiB run %d: %s after %d ms, pause %d ms, %d bytes%n", checkpoint ? "checkpoint"
+                                : "live", spec.memoryMib(), i + 1, moved.completed() ? "moved" : "NOT moved (" + moved.failure().orElse("?")
+                                + ")", total, pause, moved.transferredBytes());
+                        if (!moved.completed()) {
+                            row.failed++;
+                            target.close();
+                            continue;
+                        }
+                        TransferWatch.Result d;
+                        try {
+                            d = w.awaitResult(Duration.ofSeconds(90));
+                        } catch (baton.lab.LabTimeoutException e) {
+                            d = null;
+                        }
+                        row.pause.add((double) pause);
+                        row.total.add((double) total);
+                        if (d == null || !d.completed()) {
+                            row.resets++;
+                            System.err.println("  download NOT complete: " + (d == null ? "no result within 90 s: " + w.log() : d));
+                            System.err.println("  target: " + target.status() + "; console: " + tail(target.console()));
+                            VeMigration.announce(target);
+                            Thread.sleep(2000);
+                            System.err.println("  after announce-self: " + client.run(Duration.ofSeconds(10), "curl", "-sS", "--max-time", "3",
+                                    "http://" + ip + "/cgi-bin/uptime").describe());
+                            System.err.println("  ping: " + client.run(Duration.ofSeconds(10), "ping", "-c", "2", "-W", "1", ip).describe());
+                        } else {
+                            row.stall.add(d.longestStall().toNanos() / 1e6);
+                            row.resets += d.reset() ? 1 : 0;
+                            System.err.printf(Locale.ROOT, "  download complete, longest stall %.0f ms%n", d.longestStall().toNanos() / 1e6);
+                        }
+                    }
+                    vm.quit(Duration.ofSeconds(5));
+                    vm.close();
+                    vm = target;
+                    at = 1 - at;
+                }
+            } finally {
+                for (QemuVm v : all) {
+                    v.close();
+                }
+            }
+        }
+    }
+
+    static String tail(String text) {
+        return text.length() <= 600 ? text : text.substring(text.length() - 600);
+    }
+
+    static VeSpec spec(Path guest, String ip, int mib, int dirty) {
+        String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=" + FILE_MIB + " baton.dirty_mib=" + dirty
+                + " baton.name=bench";
+        return new VeSpec("bench", mib, 1, new VeSpec.Boot.Kernel(guest.resolve("vmlinuz"), Optional.of(guest.resolve("initramfs.cpio.gz")),
+                cmdline), List.of(new VeSpec.Nic(MAC, "br0")), VeSpec.Accel.TCG);
+    }
+
+    /** One configuration's values. */
+    static final class Row {
+        final List<Double> pause = new ArrayList<>();
+        final List<Double> stall = new ArrayList<>();
+        final List<Double> total = new ArrayList<>();
+        int resets;
+        int failed;
+    }
+
+    static String three(List<Double> v) {
+        if (v.isEmpty()) {
+            return "-";
+        }
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return FenceBench.ms(LabBench.percentile(s, 50)) + "/" + FenceBench.ms(LabBench.percentile(s, 99)) + "/" + FenceBench.ms(s[s.length - 1]);
+    }
+
+    static String two(List<Double> v) {
+        if (v.isEmpty()) {
+            return "-";
+        }
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return FenceBench.ms(LabBench.percentile(s, 50)) + "/" + FenceBench.ms(LabBench.percentile(s, 99));
+    }
+}
