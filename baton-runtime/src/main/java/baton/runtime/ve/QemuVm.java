@@ -280,38 +280,7 @@ public final class QemuVm implements AutoCloseable {
      * plus {@link #KILL_CONFIRM_LIMIT} plus two {@link #QMP_COMMAND_TIMEOUT}s.
      */
     public Stopped stop(Duration powerdownGrace, Duration quitGrace) throws IOException, InterruptedException {
-        long started = System.nanoTime();
-        List<String> notes = new ArrayList<>();
-        How how;
-        if (!process.isAlive()) {
-            how = How.ALREADY_EXITED;
-        } else {
-            tryCommand("system_powerdown", notes);
-            if (process.waitFor(powerdownGrace.toNanos(), TimeUnit.NANOSECONDS)) {
-                how = How.POWERED_DOWN;
-            } else {
-                tryCommand("quit", notes);
-                if (process.waitFor(quitGrace.toNanos(), TimeUnit.NANOSECONDS)) {
-                    how = How.QUIT;
-                } else {
-                    killAndReap(process);
-                    how = How.KILLED;
-                }
-            }
-        }
-        // QEMU sends SHUTDOWN before it closes QMP, so once it has exited the event is queued (or was never sent).
-        Optional<String> reason = Optional.empty();
-        for (QmpEvent e : qmp.drainEvents()) {
-            if (e.name().equals("SHUTDOWN")) {
-                reason = Optional.of(e.data().path("reason").asText("?"));
-            }
-        }
-        OptionalInt exit = process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());
-        if (exit.isEmpty()) {
-            notes.add("QEMU pid " + process.pid() + " survived SIGKILL for " + KILL_CONFIRM_LIMIT.toMillis() + " ms");
-        }
-        releaseAfterExit(notes);
-        return new Stopped(how, exit, Duration.ofNanos(System.nanoTime() - started), reason, notes);
+        return end(Optional.of(powerdownGrace), quitGrace);
     }
 
     /**
@@ -324,20 +293,33 @@ public final class QemuVm implements AutoCloseable {
      * {@link #QMP_COMMAND_TIMEOUT}.
      */
     public Stopped quit(Duration quitGrace) throws IOException, InterruptedException {
+        return end(Optional.empty(), quitGrace);
+    }
+
+    /** {@link #stop} with the power button first ({@code powerdownGrace} present), {@link #quit} without. */
+    private Stopped end(Optional<Duration> powerdownGrace, Duration quitGrace) throws IOException, InterruptedException {
         long started = System.nanoTime();
         List<String> notes = new ArrayList<>();
         How how;
         if (!process.isAlive()) {
             how = How.ALREADY_EXITED;
         } else {
-            tryCommand("quit", notes);
-            if (process.waitFor(quitGrace.toNanos(), TimeUnit.NANOSECONDS)) {
-                how = How.QUIT;
+            if (powerdownGrace.isPresent()) {
+                tryCommand("system_powerdown", notes);
+            }
+            if (powerdownGrace.isPresent() && process.waitFor(powerdownGrace.get().toNanos(), TimeUnit.NANOSECONDS)) {
+                how = How.POWERED_DOWN;
             } else {
-                killAndReap(process);
-                how = How.KILLED;
+                tryCommand("quit", notes);
+                if (process.waitFor(quitGrace.toNanos(), TimeUnit.NANOSECONDS)) {
+                    how = How.QUIT;
+                } else {
+                    killAndReap(process);
+                    how = How.KILLED;
+                }
             }
         }
+        // QEMU sends SHUTDOWN before it closes QMP, so once it has exited the event is queued (or was never sent).
         Optional<String> reason = Optional.empty();
         for (QmpEvent e : qmp.drainEvents()) {
             if (e.name().equals("SHUTDOWN")) {
