@@ -367,10 +367,12 @@ final class MigrateCommand {
         if (view != null) {
             for (JsonNode w : view.path("workloads")) {
                 JsonNode m = w.path("migrationHere");
-                if (w.path("id").asInt() == r.id() && !m.isMissingNode()) {
+                // Before QEMU took the new migration, query-migrate still reports the previous one's end: not this one's.
+                String phase = m.path("phase").asText("starting");
+                if (w.path("id").asInt() == r.id() && !m.isMissingNode() && !List.of("failed", "cancelled", "completed").contains(phase)) {
                     long total = m.path("totalBytes").asLong();
                     long done = m.path("transferredBytes").asLong();
-                    b.append(String.format(Locale.ROOT, ", %s %s", m.path("role").asText(), m.path("phase").asText("starting")));
+                    b.append(String.format(Locale.ROOT, ", %s %s", m.path("role").asText(), phase));
                     if (total > 0) {
                         b.append(String.format(Locale.ROOT, ", %d of %d MiB sent, %d MiB left, %.0f MiB/s", done >> 20, total >> 20,
                                 m.path("remainingBytes").asLong() >> 20, m.path("bytesPerSecond").asLong() / 1048576.0));
