@@ -58,6 +58,14 @@ final class MigrationBench {
                         + " (default ${DEFAULT-VALUE}).")
         List<String> loads;
 
+        @Option(names = "--no-auto-converge", description = "Live moves without QEMU's auto-converge (throttling of a busy guest).")
+        boolean noAutoConverge;
+
+        MigrationSettings settings() {
+            MigrationSettings d = MigrationSettings.defaults();
+            return new MigrationSettings(d.downtimeLimit(), d.maxBandwidthBytesPerSecond(), !noAutoConverge, d.deadline());
+        }
+
         @Override
         public Integer call() throws Exception {
             if (runs < 1) {
@@ -68,7 +76,7 @@ final class MigrationBench {
                     + Cmd.run(Duration.ofSeconds(5), "uname", "-sr").stdout().strip() + ", JDK " + Runtime.version() + ", "
                     + Cmd.run(Duration.ofSeconds(10), "dpkg-query", "-W", "-f", "${Package} ${Version}", "qemu-system-x86").stdout();
             Table t = new Table("VE", "MODE", "LOAD", "RUNS", "PAUSE P50/P99/MAX MS", "STALL P50/P99/MAX MS", "TOTAL P50/P99 MS",
-                    "RESETS", "FAILED");
+                    "RESETS", "FAILED", "BROKEN");
             Path work = Files.createTempDirectory(Path.of("/var/tmp"), "baton-bench-migrate-");
             try (Lab lab = Lab.create(2, true)) {
                 Host[] hosts = {lab.node(1), lab.node(2)};
@@ -83,7 +91,7 @@ final class MigrationBench {
                             Row row = new Row();
                             run(work, hosts, lab.client(), ip, spec(guest, ip, mib, dirty), mode.equals("checkpoint"), row);
                             t.row(mib + " MiB", mode, load + (dirty > 0 ? " (" + dirty + " MiB)" : ""), row.pause.size(),
-                                    three(row.pause), three(row.stall), two(row.total), row.resets, row.failed);
+                                    three(row.pause), three(row.stall), two(row.total), row.resets, row.failed, row.broken);
                         }
                     }
                 }
@@ -91,15 +99,19 @@ final class MigrationBench {
                 LabBench.delete(work);
             }
             System.out.println();
-            System.out.printf("baton bench migrate --runs %d --memory %s --modes %s --loads %s: %s%n", runs,
-                    String.join(",", memory.stream().map(String::valueOf).toList()), String.join(",", modes), String.join(",", loads), machine);
+            System.out.printf("baton bench migrate --runs %d --memory %s --modes %s --loads %s%s: %s%n", runs,
+                    String.join(",", memory.stream().map(String::valueOf).toList()), String.join(",", modes), String.join(",", loads),
+                    noAutoConverge ? " --no-auto-converge" : "", machine);
             System.out.println("lab: two node hosts (uplink in br0, the VE's tap there), a client host, one switch (veth pairs); the"
-                    + " test guest (scripts/build-guest), 1 vCPU, accel tcg; downtime limit 50 ms, no bandwidth limit, auto-converge;"
+                    + " test guest (scripts/build-guest), 1 vCPU, accel tcg; downtime limit 50 ms, no bandwidth limit, auto-converge " + (noAutoConverge ? "off" : "on") + ";"
                     + " checkpoint files in /var/tmp; the client downloads a " + FILE_MIB + " MiB file at 1 MiB/s (SO_RCVBUF 64 KiB)"
                     + " and the move begins 0.5 s into it");
             System.out.println("pause: live = QEMU's reported downtime; checkpoint = the source's pause to the target running."
                     + " stall: the longest time the client wanted data and got none. total: the handover (live: sendLive;"
                     + " checkpoint: save + verify + load), the target QEMU already started");
+            System.out.println("resets: downloads that did not complete; failed: moves QEMU did not complete (the VE ran on at its"
+                    + " source); broken: guests that stopped answering after a completed move (the runs of that configuration end there;"
+                    + " see docs/switchover.md, open problem)");
             System.out.print(t);
             return 0;
         }
@@ -129,14 +141,14 @@ final class MigrationBench {
                         long pause;
                         if (checkpoint) {
                             Path file = work.resolve("ckpt-" + i + ".state");
-                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, MigrationSettings.defaults(), p -> { });
+                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, settings(), p -> { });
                             moved = saved.completed() ? VeMigration.loadCheckpoint(target, file, Duration.ofSeconds(60), p -> { }) : saved;
                             pause = moved.downtimeMillis();
                             Files.deleteIfExists(file);
                             Files.deleteIfExists(baton.runtime.ve.Checkpoint.metaFile(file));
                         } else {
                             VeMigration.listenLive(target, to.address().getHostAddress(), PORT);
-                            moved = VeMigration.sendLive(vm, to.address().getHostAddress(), PORT, MigrationSettings.defaults(), p -> { });
+                            moved = VeMigration.sendLive(vm, to.address().getHostAddress(), PORT, settings(), p -> { });
                             pause = moved.downtimeMillis();
                             if (moved.completed()) {
                                 MigrationResult in = VeMigration.awaitIncoming(target, Duration.ofSeconds(30), p -> { });
@@ -163,12 +175,12 @@ final class MigrationBench {
                         if (d == null || !d.completed()) {
                             row.resets++;
                             System.err.println("  download NOT complete: " + (d == null ? "no result within 90 s: " + w.log() : d));
-                            System.err.println("  target: " + target.status() + "; console: " + tail(target.console()));
-                            VeMigration.announce(target);
-                            Thread.sleep(2000);
-                            System.err.println("  after announce-self: " + client.run(Duration.ofSeconds(10), "curl", "-sS", "--max-time", "3",
-                                    "http://" + ip + "/cgi-bin/uptime").describe());
-                            System.err.println("  ping: " + client.run(Duration.ofSeconds(10), "ping", "-c", "2", "-W", "1", ip).describe());
+                            // A guest that does not answer after its move: say what it shows, and end this configuration.
+                            System.err.println("  the guest does not answer after the move; target QEMU " + (target.isRunning() ? "runs" : "exited")
+                                    + "; console: " + tail(target.console()));
+                            row.broken++;
+                            vm.quit(Duration.ofSeconds(5));
+                            return;
                         } else {
                             row.stall.add(d.longestStall().toNanos() / 1e6);
                             row.resets += d.reset() ? 1 : 0;
@@ -206,6 +218,8 @@ final class MigrationBench {
         final List<Double> total = new ArrayList<>();
         int resets;
         int failed;
+        /** Guests that stopped answering after a move that QEMU reported completed; the configuration ends there. */
+        int broken;
     }
 
     static String three(List<Double> v) {
