@@ -177,4 +177,21 @@ public final class LabProcess {
     public String toString() {
         return "pid " + pid() + " on " + host + " (" + String.join(" ", command) + ")";
     }
+
+    /**
+     * Where {@code c}'s classes are: the folder or jar that holds it, the class path of a small
+     * JVM the lab starts in a host (the Redfish BMC's server, the transfer watch), which needs
+     * nothing else besides the JDK; this JVM's whole class path when that cannot be told.
+     */
+    public static String classPathOf(Class<?> c) {
+        java.security.CodeSource source = c.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null) {
+            return System.getProperty("java.class.path");
+        }
+        try {
+            return java.nio.file.Path.of(source.getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+            return System.getProperty("java.class.path");
+        }
+    }
 }

@@ -9,12 +9,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.CodeSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -331,15 +329,7 @@ public final class RedfishBmc implements AutoCloseable {
      * besides the JDK. The test JVM's whole class path would do too, at the cost of a long command line.
      */
     private static String serverClassPath() {
-        CodeSource source = RedfishServer.class.getProtectionDomain().getCodeSource();
-        if (source == null || source.getLocation() == null) {
-            return System.getProperty("java.class.path");
-        }
-        try {
-            return Path.of(source.getLocation().toURI()).toString();
-        } catch (URISyntaxException | IllegalArgumentException e) {
-            return System.getProperty("java.class.path");
-        }
+        return baton.lab.LabProcess.classPathOf(RedfishServer.class);
     }
 
     @Override

@@ -9,7 +9,6 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.CodeSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -456,15 +455,7 @@ public final class TransferWatch implements AutoCloseable {
      * too, at the cost of a long command line.
      */
     private static String classPath() {
-        CodeSource source = TransferWatch.class.getProtectionDomain().getCodeSource();
-        if (source == null || source.getLocation() == null) {
-            return System.getProperty("java.class.path");
-        }
-        try {
-            return Path.of(source.getLocation().toURI()).toString();
-        } catch (URISyntaxException | IllegalArgumentException e) {
-            return System.getProperty("java.class.path");
-        }
+        return baton.lab.LabProcess.classPathOf(TransferWatch.class);
     }
 
     private static void deleteQuietly(Path file) {
