@@ -34,6 +34,25 @@ final class MigrateCommand {
     /** {@code --mode live|checkpoint}. */
     enum Mode { live, checkpoint }
 
+    /** The {@code --mode} option of migrate and switchover, and the requests it makes. */
+    static final class ModeOption {
+        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "live",
+                description = "live (the default) or checkpoint (needs migration.checkpointDir).")
+        Mode mode;
+
+        boolean checkpoint() {
+            return mode == Mode.checkpoint;
+        }
+
+        OperatorRequest.Kind migrate() {
+            return checkpoint() ? OperatorRequest.Kind.MIGRATE_CHECKPOINT : OperatorRequest.Kind.MIGRATE;
+        }
+
+        OperatorRequest.Kind switchover() {
+            return checkpoint() ? OperatorRequest.Kind.SWITCHOVER_CHECKPOINT : OperatorRequest.Kind.SWITCHOVER;
+        }
+    }
+
     /** How often the followers read the disk. */
     static final long POLL_MILLIS = 250;
 
@@ -52,9 +71,8 @@ final class MigrateCommand {
         @Option(names = "--to", paramLabel = "NODE", description = "The node to move it to (default: the best eligible other node).")
         String to;
 
-        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "live",
-                description = "live (the default) or checkpoint (needs migration.checkpointDir).")
-        Mode mode;
+        @Mixin
+        ModeOption mode;
 
         @Mixin
         FenceCommand.Requester requester;
@@ -64,8 +82,7 @@ final class MigrateCommand {
             ClusterConfig cfg = config.load();
             WorkloadConfig w = ve(cfg, name);
             int target = to == null ? 0 : FenceCommand.node(cfg, to).id();
-            OperatorRequest.Kind kind = mode == Mode.checkpoint ? OperatorRequest.Kind.MIGRATE_CHECKPOINT : OperatorRequest.Kind.MIGRATE;
-            return WorkloadCommand.send(cfg, requester, kind, w.id(), target, "ve " + w.name(),
+            return WorkloadCommand.send(cfg, requester, mode.migrate(), w.id(), target, "ve " + w.name(),
                     (blocks, self) -> follow(cfg, requester, blocks, List.of(w.id()), 0));
         }
     }
@@ -82,9 +99,8 @@ final class MigrateCommand {
         @Parameters(paramLabel = "NODE", description = "The node to empty.")
         String node;
 
-        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "live",
-                description = "live (the default) or checkpoint (needs migration.checkpointDir).")
-        Mode mode;
+        @Mixin
+        ModeOption mode;
 
         @Option(names = "--plan", description = "Show what would move where, how, and what cannot move; change nothing.")
         boolean plan;
@@ -103,7 +119,7 @@ final class MigrateCommand {
             if (plan) {
                 return FenceCommand.withDisk(cfg, false, (disk, header, key) -> {
                     Map<Integer, WorkloadRecord> records = read(cfg, new WorkloadBlocks(disk, header.clusterId(), key, maxId(cfg)));
-                    List<String> lines = plan(cfg, n, mode, records, StatusCommand.daemonView(cfg, requester.runDir, requester.as));
+                    List<String> lines = plan(cfg, n, mode.mode, records, StatusCommand.daemonView(cfg, requester.runDir, requester.as));
                     lines.forEach(System.out::println);
                     return ExitStatus.OK;
                 });
@@ -114,9 +130,7 @@ final class MigrateCommand {
                     return failed;
                 }
             }
-            OperatorRequest.Kind kind = mode == Mode.checkpoint ? OperatorRequest.Kind.SWITCHOVER_CHECKPOINT
-                    : OperatorRequest.Kind.SWITCHOVER;
-            return WorkloadCommand.send(cfg, requester, kind, 0, n.id(), "node " + n.name(), (blocks, self) -> {
+            return WorkloadCommand.send(cfg, requester, mode.switchover(), 0, n.id(), "node " + n.name(), (blocks, self) -> {
                 List<Integer> ids = cfg.workloads().stream().map(WorkloadConfig::id).toList();
                 return follow(cfg, requester, blocks, ids, n.id());
             });
@@ -127,7 +141,7 @@ final class MigrateCommand {
          * that follows then finds only services to move.
          */
         private int migrateAllTo(ClusterConfig cfg, NodeConfig from, NodeConfig target) throws Exception {
-            OperatorRequest.Kind kind = mode == Mode.checkpoint ? OperatorRequest.Kind.MIGRATE_CHECKPOINT : OperatorRequest.Kind.MIGRATE;
+            OperatorRequest.Kind kind = mode.migrate();
             List<WorkloadConfig> ves = FenceCommand.withDisk(cfg, false, (disk, header, key) -> {
                 Map<Integer, WorkloadRecord> records = read(cfg, new WorkloadBlocks(disk, header.clusterId(), key, maxId(cfg)));
                 return cfg.workloads().stream().filter(w -> w.kind() == WorkloadConfig.Kind.VE && records.get(w.id()) != null

@@ -90,7 +90,7 @@ class SwitchoverIT {
             // The new node's console may hold a boot from before (the VE placed there first, then settled on node-1).
             Map<Integer, Long> bootsBefore = Map.of(2, boots(s, 2), 3, boots(s, 3));
             try (TransferWatch download = TransferWatch.start(s.client(), "http://" + s.ip() + "/data.bin", RATE)) {
-                Thread.sleep(3_000); // the transfer is under way
+                assertThat(download.awaitBody(Duration.ofSeconds(20))).as("the download has begun: " + download.log()).isTrue();
                 Instant started = Instant.now();
                 ExecResult r = to == null ? s.baton(2, "node", "switchover", "node-1", "--mode", mode)
                         : s.baton(2, "node", "switchover", "node-1", "--mode", mode, "--to", to);

@@ -20,11 +20,11 @@ final class MigrationBinding {
         Section s = section.get();
         MigrationConfig d = MigrationConfig.DEFAULTS;
         int before = problems.count();
-        long port = whole(s, "portBase", d.portBase(), MigrationConfig.MIN_PORT_BASE, MigrationConfig.MAX_PORT_BASE, problems);
-        long downtime = whole(s, "downtimeLimitMillis", d.downtimeLimitMillis(), 1, 60_000, problems);
-        long mibps = whole(s, "maxBandwidthMiBps", 0, 0, 1 << 20, problems);
-        long deadline = whole(s, "deadlineMillis", d.deadlineMillis(), 1_000, MigrationConfig.MAX_MILLIS, problems);
-        long parallel = whole(s, "maxParallel", d.maxParallel(), 1, baton.core.disk.SlotWorkloads.MAX_MIGRATIONS, problems);
+        long port = FenceBinding.millis(s, "portBase", d.portBase(), MigrationConfig.MIN_PORT_BASE, MigrationConfig.MAX_PORT_BASE, problems);
+        long downtime = FenceBinding.millis(s, "downtimeLimitMillis", d.downtimeLimitMillis(), 1, 60_000, problems);
+        long mibps = FenceBinding.millis(s, "maxBandwidthMiBps", 0, 0, 1 << 20, problems);
+        long deadline = FenceBinding.millis(s, "deadlineMillis", d.deadlineMillis(), 1_000, MigrationConfig.MAX_MILLIS, problems);
+        long parallel = FenceBinding.millis(s, "maxParallel", d.maxParallel(), 1, baton.core.disk.SlotWorkloads.MAX_MIGRATIONS, problems);
         boolean autoConverge = WorkloadsBinding.flag(s, "autoConverge", d.autoConverge(), problems);
         Optional<Path> dir = s.optional("checkpointDir")
                 .flatMap(v -> Scalars.path(v, s.path("checkpointDir"), folder, problems, "checkpointDir: /shared/baton/checkpoints"));
@@ -33,7 +33,4 @@ final class MigrationBinding {
                 : Optional.empty();
     }
 
-    private static long whole(Section s, String key, long fallback, long min, long max, Problems problems) {
-        return FenceBinding.millis(s, key, fallback, min, max, problems); // the same optional whole number as fencing's
-    }
 }
