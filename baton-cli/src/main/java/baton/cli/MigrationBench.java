@@ -28,7 +28,11 @@ import picocli.CommandLine.Option;
  * from it at 1 MiB/s over one TCP connection ({@link TransferWatch}). Per run: the guest's
  * pause (live: QEMU's reported downtime; checkpoint: from the pause to running again on the
  * target), the longest stall the client saw, the whole handover, resets. The target QEMU is
- * started before each run, as the daemons start it while the source begins.
+ * started before each run, as the daemons start it while the source begins. A guest that stops
+ * answering after a completed move (broken), or whose dirty loop finds its own data damaged
+ * (corrupt: the lost writes of docs/switchover.md, "TCG and lost writes"), is counted and
+ * replaced by a new guest, so that each configuration makes all its moves. For a checkpoint the
+ * steps of the pause go to stderr (ms since the move began, when each phase was first seen).
  */
 final class MigrationBench {
     private MigrationBench() {}
@@ -76,7 +80,7 @@ final class MigrationBench {
                     + Cmd.run(Duration.ofSeconds(5), "uname", "-sr").stdout().strip() + ", JDK " + Runtime.version() + ", "
                     + Cmd.run(Duration.ofSeconds(10), "dpkg-query", "-W", "-f", "${Package} ${Version}", "qemu-system-x86").stdout();
             Table t = new Table("VE", "MODE", "LOAD", "RUNS", "PAUSE P50/P99/MAX MS", "STALL P50/P99/MAX MS", "TOTAL P50/P99 MS",
-                    "RESETS", "FAILED", "BROKEN");
+                    "RESETS", "FAILED", "BROKEN", "CORRUPT");
             Path work = Files.createTempDirectory(Path.of("/var/tmp"), "baton-bench-migrate-");
             try (Lab lab = Lab.create(2, true)) {
                 Host[] hosts = {lab.node(1), lab.node(2)};
@@ -91,7 +95,7 @@ final class MigrationBench {
                             Row row = new Row();
                             run(work, hosts, lab.client(), ip, spec(guest, ip, mib, dirty), mode.equals("checkpoint"), row);
                             t.row(mib + " MiB", mode, load + (dirty > 0 ? " (" + dirty + " MiB)" : ""), row.pause.size(),
-                                    three(row.pause), three(row.stall), two(row.total), row.resets, row.failed, row.broken);
+                                    three(row.pause), three(row.stall), two(row.total), row.resets, row.failed, row.broken, row.corrupt + (row.corruptLate ? " (1 late)" : ""));
                         }
                     }
                 }
@@ -110,22 +114,25 @@ final class MigrationBench {
                     + " stall: the longest time the client wanted data and got none. total: the handover (live: sendLive;"
                     + " checkpoint: save + verify + load), the target QEMU already started");
             System.out.println("resets: downloads that did not complete; failed: moves QEMU did not complete (the VE ran on at its"
-                    + " source); broken: guests that stopped answering after a completed move (the runs of that configuration end there;"
-                    + " see docs/switchover.md, open problem)");
+                    + " source); broken: guests that stopped answering after a completed move; corrupt: dirty guests whose own check"
+                    + " found their data damaged within " + CORRUPT_WATCH.toSeconds() + " s after a completed move, or within "
+                    + CORRUPT_FINAL_WATCH.toSeconds() + " s after the last move of a configuration (late); a new guest is booted"
+                    + " after either; see docs/switchover.md, TCG and lost writes)");
             System.out.print(t);
             return 0;
         }
 
+        /**
+         * {@link #runs} moves of one configuration, ping-pong between the two hosts on one boot. A
+         * guest that stops answering after a move QEMU reported completed (broken), or whose own
+         * check finds its dirtied data damaged (corrupt, {@link #CORRUPT}), is counted, ended, and a
+         * new one booted where it was, so that every configuration makes its {@link #runs} moves.
+         */
         private void run(Path work, Host[] hosts, Host client, String ip, VeSpec spec, boolean checkpoint, Row row) throws Exception {
             int at = 0;
             List<QemuVm> all = new ArrayList<>();
             try {
-                QemuVm vm = QemuVm.start(spec, work.resolve(hosts[at].name()), CommandPrefix.netns(hosts[at].netns()), Duration.ofSeconds(20));
-                all.add(vm);
-                if (!vm.awaitConsole("baton-guest: ready", Duration.ofSeconds(120))) {
-                    throw new IllegalStateException("the guest did not boot: " + vm.console());
-                }
-                Thread.sleep(2_000); // its dirtying loop, if any, under way
+                QemuVm vm = boot(spec, work, hosts[at], all);
                 for (int i = 0; i < runs; i++) {
                     Host to = hosts[1 - at];
                     QemuVm target = QemuVm.startIncoming(spec, work.resolve(to.name()), CommandPrefix.netns(to.netns()),
@@ -133,7 +140,20 @@ final class MigrationBench {
                     all.add(target);
                     try (TransferWatch w = TransferWatch.start(client, "http://" + ip + "/data.bin", RATE)) {
                         if (!w.awaitBody(Duration.ofSeconds(20))) {
-                            throw new IllegalStateException("the download did not begin: " + w.log());
+                            if (i == 0) {
+                                throw new IllegalStateException("the download did not begin: " + w.log());
+                            }
+                            // It answered after its last move and stopped since: that move broke it after all.
+                            row.broken++;
+                            System.err.println("  the guest stopped answering after its last move; QEMU " + (vm.isRunning() ? "runs" : "exited")
+                                    + "; console: " + tail(vm.console()));
+                            target.kill();
+                            target.close();
+                            vm.kill();
+                            vm.close();
+                            vm = boot(spec, work, hosts[at], all);
+                            i--;
+                            continue;
                         }
                         Thread.sleep(500);
                         long t0 = System.nanoTime();
@@ -141,8 +161,12 @@ final class MigrationBench {
                         long pause;
                         if (checkpoint) {
                             Path file = work.resolve("ckpt-" + i + ".state");
-                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, settings(), p -> { });
-                            moved = saved.completed() ? VeMigration.loadCheckpoint(target, file, Duration.ofSeconds(60), p -> { }) : saved;
+                            Steps steps = new Steps(t0);
+                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, settings(), steps::saw);
+                            steps.mark("saved");
+                            moved = saved.completed() ? VeMigration.loadCheckpoint(target, file, Duration.ofSeconds(60), steps::saw) : saved;
+                            steps.mark("running");
+                            System.err.println("  steps: " + steps);
                             pause = moved.downtimeMillis();
                             Files.deleteIfExists(file);
                             Files.deleteIfExists(baton.runtime.ve.Checkpoint.metaFile(file));
@@ -172,25 +196,42 @@ final class MigrationBench {
                         }
                         row.pause.add((double) pause);
                         row.total.add((double) total);
-                        if (d == null || !d.completed()) {
+                        boolean broken = d == null || !d.completed();
+                        if (broken) {
                             row.resets++;
+                            row.broken++;
                             System.err.println("  download NOT complete: " + (d == null ? "no result within 90 s: " + w.log() : d));
-                            // A guest that does not answer after its move: say what it shows, and end this configuration.
                             System.err.println("  the guest does not answer after the move; target QEMU " + (target.isRunning() ? "runs" : "exited")
                                     + "; console: " + tail(target.console()));
-                            row.broken++;
-                            vm.quit(Duration.ofSeconds(5));
-                            return;
                         } else {
                             row.stall.add(d.longestStall().toNanos() / 1e6);
                             row.resets += d.reset() ? 1 : 0;
                             System.err.printf(Locale.ROOT, "  download complete, longest stall %.0f ms%n", d.longestStall().toNanos() / 1e6);
                         }
+                        // The dirty loop checks one block per pass: give it a few passes on the target.
+                        boolean corrupt = !broken && dirty(spec) && target.awaitConsole(CORRUPT, CORRUPT_WATCH);
+                        if (corrupt) {
+                            row.corrupt++;
+                            System.err.println("  the guest's memory is damaged after the move: " + tail(target.console()));
+                        }
+                        vm.quit(Duration.ofSeconds(5));
+                        vm.close();
+                        if (broken || corrupt) {
+                            // A new guest where this one was, for the remaining runs.
+                            target.kill();
+                            target.close();
+                            vm = boot(spec, work, hosts[at], all);
+                            continue;
+                        }
                     }
-                    vm.quit(Duration.ofSeconds(5));
-                    vm.close();
                     vm = target;
                     at = 1 - at;
+                }
+                // A block damaged by any move of this guest is still damaged: give its loop time to pass every block.
+                if (dirty(spec) && vm.isRunning() && vm.awaitConsole(CORRUPT, CORRUPT_FINAL_WATCH)) {
+                    row.corrupt++;
+                    row.corruptLate = true;
+                    System.err.println("  the guest's memory is damaged (found after its last move): " + tail(vm.console()));
                 }
             } finally {
                 for (QemuVm v : all) {
@@ -198,7 +239,30 @@ final class MigrationBench {
                 }
             }
         }
+
+        /** A new guest on {@code host}, booted, its dirtying loop (if any) under way. */
+        private static QemuVm boot(VeSpec spec, Path work, Host host, List<QemuVm> all) throws Exception {
+            QemuVm vm = QemuVm.start(spec, work.resolve(host.name()), CommandPrefix.netns(host.netns()), Duration.ofSeconds(20));
+            all.add(vm);
+            if (!vm.awaitConsole("baton-guest: ready", Duration.ofSeconds(120))) {
+                throw new IllegalStateException("the guest did not boot: " + vm.console());
+            }
+            Thread.sleep(4_000); // its dirtying loop, if any, past its fingerprints and under way
+            return vm;
+        }
     }
+
+    static boolean dirty(VeSpec spec) {
+        return spec.boot() instanceof VeSpec.Boot.Kernel k && k.cmdline().contains("baton.dirty_mib=")
+                && !k.cmdline().contains("baton.dirty_mib=0 ");
+    }
+
+    /** What the test guest's dirty loop prints when a block of its data differs from its fingerprint (scripts/build-guest). */
+    static final String CORRUPT = "baton-guest: dirty data CORRUPT";
+    /** How long a moved dirty guest is watched for {@link #CORRUPT}: its loop finds a damaged block within N/5 passes. */
+    static final Duration CORRUPT_WATCH = Duration.ofSeconds(6);
+    /** How long the last guest of a configuration is watched: its loop has passed every block by then, even of 128 MiB. */
+    static final Duration CORRUPT_FINAL_WATCH = Duration.ofSeconds(60);
 
     static String tail(String text) {
         return text.length() <= 600 ? text : text.substring(text.length() - 600);
@@ -211,6 +275,35 @@ final class MigrationBench {
                 cmdline), List.of(new VeSpec.Nic(MAC, "br0")), VeSpec.Accel.TCG);
     }
 
+    /** When a checkpoint move's progress first reached each phase, in ms since the move began: where its pause goes. */
+    static final class Steps {
+        final long t0;
+        final StringBuilder text = new StringBuilder();
+        String last = "";
+
+        Steps(long t0) {
+            this.t0 = t0;
+        }
+
+        void saw(baton.runtime.ve.MigrationProgress p) {
+            // "saving" with nothing left: QEMU's stream is in the file (and synced).
+            String phase = p.phase().equals("saving") && p.remainingBytes() == 0 && p.totalBytes() > 0 ? "streamed" : p.phase();
+            if (!phase.equals(last)) {
+                mark(phase);
+            }
+        }
+
+        void mark(String phase) {
+            last = phase;
+            text.append(text.isEmpty() ? "" : " ").append(phase).append(' ').append((System.nanoTime() - t0) / 1_000_000);
+        }
+
+        @Override
+        public String toString() {
+            return text.toString();
+        }
+    }
+
     /** One configuration's values. */
     static final class Row {
         final List<Double> pause = new ArrayList<>();
@@ -218,8 +311,12 @@ final class MigrationBench {
         final List<Double> total = new ArrayList<>();
         int resets;
         int failed;
-        /** Guests that stopped answering after a move that QEMU reported completed; the configuration ends there. */
+        /** Guests that stopped answering after a move that QEMU reported completed. */
         int broken;
+        /** Guests whose dirty loop found its data damaged after a move that QEMU reported completed. */
+        int corrupt;
+        /** Whether the last guest's damage was found only after its last move (which move did it is not known). */
+        boolean corruptLate;
     }
 
     static String three(List<Double> v) {

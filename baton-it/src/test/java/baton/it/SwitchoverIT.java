@@ -37,19 +37,24 @@ class SwitchoverIT {
     }
 
     /** The VEs {@code names}, 128 MiB each, preferring node-1, with the migration section {@code migration} (flow-style keys). */
-    static String yaml(Map<String, String> ips, String migration) {
+    static String yaml(Map<String, String> ips, String migration, int dirtyMib) {
         StringBuilder b = new StringBuilder("ves:\n");
         int i = 0;
         for (var e : ips.entrySet()) {
             b.append(baton.cli.TestGuest.veYaml(1 + i, e.getKey(), VeFailoverIT.guestDir, 128, e.getValue(), VeFailoverIT.mac(i), "br0",
-                    FILE_MIB, "    preferred: [node-1]\n    maxRestarts: 0\n    monitorIntervalMillis: 1000\n"));
+                    FILE_MIB, dirtyMib, "    preferred: [node-1]\n    maxRestarts: 0\n    monitorIntervalMillis: 1000\n"));
             i++;
         }
         return b + "migration: {checkpointDir: @DIR@/checkpoints" + (migration.isEmpty() ? "" : ", " + migration) + "}\n";
     }
 
     static void withVes(List<String> names, String migration, VeFailoverIT.Body body) throws Exception {
-        VeFailoverIT.withVes(names, ips -> yaml(ips, migration), 1, Map.of(), s -> {
+        withVes(names, migration, 0, body);
+    }
+
+    /** As {@link #withVes(List, String, VeFailoverIT.Body)}, with guests that keep rewriting {@code dirtyMib} MiB of their RAM. */
+    static void withVes(List<String> names, String migration, int dirtyMib, VeFailoverIT.Body body) throws Exception {
+        VeFailoverIT.withVes(names, ips -> yaml(ips, migration, dirtyMib), 1, Map.of(), s -> {
             Files.createDirectories(s.c().dir().resolve("checkpoints"));
             for (String n : names) {
                 assertThat(s.awaitRunningOn(1, n)).as(s.logs()).isTrue();

@@ -370,13 +370,18 @@ class VeMigrationIT {
             Files.copy(Checkpoint.metaFile(file), Checkpoint.metaFile(truncated));
 
             QemuVm target = s.incoming(s.b);
-            MigrationResult badSum = VeMigration.loadCheckpoint(target, corrupt, Duration.ofSeconds(30), p -> {});
             MigrationResult tooShort = VeMigration.loadCheckpoint(target, truncated, Duration.ofSeconds(30), p -> {});
-            System.out.printf("VeMigrationIT: corrupt: %s%nVeMigrationIT: truncated: %s%n", badSum, tooShort);
-            assertThat(badSum.completed()).isFalse();
-            assertThat(badSum.failure().orElseThrow()).startsWith("checkpoint " + corrupt + ": checksum mismatch");
+            System.out.printf("VeMigrationIT: truncated: %s%n", tooShort);
             assertThat(tooShort.failure().orElseThrow()).startsWith("checkpoint " + truncated + ": truncated: ");
             assertThat(target.status()).as("refused before loading").isEqualTo(new QemuVm.Status("inmigrate", false));
+            // A damaged file of the right size is refused at its end (its CRC-32C is checked on the way, the last
+            // chunk held back): QEMU never gets the whole stream, its load fails, the guest never ran there.
+            MigrationResult badSum = VeMigration.loadCheckpoint(target, corrupt, Duration.ofSeconds(30), p -> {});
+            System.out.printf("VeMigrationIT: corrupt: %s%n", badSum);
+            assertThat(badSum.completed()).isFalse();
+            assertThat(badSum.failure().orElseThrow()).startsWith("checkpoint " + corrupt + ": checksum mismatch");
+            assertThat(target.awaitExit(Duration.ofSeconds(10))).as("the target's load failed and QEMU ended: " + target.qemuLog())
+                    .isPresent();
 
             // After all that, the source still moves: live to a target on B.
             target.quit(Duration.ofSeconds(5));

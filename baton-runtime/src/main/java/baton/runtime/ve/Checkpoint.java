@@ -34,7 +34,8 @@ import java.util.zip.CRC32C;
  * <p>The files, and the order in which {@link VeMigration#saveCheckpoint} writes them:
  * <ol>
  *   <li>{@code FILE.partial}: the stream as QEMU sends it, its size and CRC32C counted on the
- *       way; synced, then read back and checked against those counts.
+ *       way; synced, and its size checked. (Not read back: the guest is paused meanwhile, and
+ *       the load checks the CRC32C anyway.)
  *   <li>{@code FILE.meta}: this record as JSON, written to {@code FILE.meta.tmp}, synced and
  *       renamed, e.g. <pre>
  *       {"format":"baton-checkpoint","version":1,"veName":"web","sizeBytes":100325357,
@@ -45,8 +46,9 @@ import java.util.zip.CRC32C;
  * that does not match it; {@link #verify} refuses both. A file that passes is complete.
  *
  * <p>The record is checked when it is made and again when it is read (decode and the
- * constructor), and the file against it before a load and once more while it is streamed
- * ({@link #send}).
+ * constructor); the file's size against it before a load ({@link #precheck}), its CRC32C while
+ * it is streamed ({@link #send}), so that it is read once while the guest waits. {@link #verify}
+ * reads it all for its CRC32C first.
  *
  * @param veName the VE whose state it is: a checkpoint loads only into a VE of that name
  * @param sizeBytes the file's exact size
@@ -278,6 +280,30 @@ public record Checkpoint(String veName, long sizeBytes, int crc32c, int memoryMi
      * @return the metadata, or the reason to refuse ("checkpoint FILE: ...")
      */
     public static Verified verify(Path file, VeSpec spec) {
+        Verified pre = precheck(file, spec);
+        if (pre.checkpoint().isEmpty()) {
+            return pre;
+        }
+        String prefix = "checkpoint " + file + ": ";
+        Checkpoint meta = pre.checkpoint().get();
+        Sum actual;
+        try {
+            actual = sum(file, meta.sizeBytes() + 1);
+        } catch (IOException e) {
+            return new Verified(Optional.empty(), Optional.of(prefix + "cannot read it: " + reason(e)));
+        }
+        Optional<String> mismatch = meta.mismatch(actual);
+        if (mismatch.isPresent()) {
+            return new Verified(Optional.empty(), Optional.of(prefix + mismatch.get()));
+        }
+        return new Verified(Optional.of(meta), Optional.empty());
+    }
+
+    /**
+     * {@link #verify} without reading the file: the metadata is there and valid, of this VE, and
+     * the file has its size. The CRC-32C is then checked by {@link #send} on the way.
+     */
+    public static Verified precheck(Path file, VeSpec spec) {
         String prefix = "checkpoint " + file + ": ";
         if (!Files.exists(file)) {
             return new Verified(Optional.empty(), Optional.of(prefix + "no such file"
@@ -293,15 +319,16 @@ public record Checkpoint(String veName, long sizeBytes, int crc32c, int memoryMi
         if (refusal.isPresent()) {
             return new Verified(Optional.empty(), Optional.of(prefix + refusal.get()));
         }
-        Sum actual;
+        long size;
         try {
-            actual = sum(file, meta.sizeBytes() + 1);
+            size = Files.size(file);
         } catch (IOException e) {
             return new Verified(Optional.empty(), Optional.of(prefix + "cannot read it: " + reason(e)));
         }
-        Optional<String> mismatch = meta.mismatch(actual);
-        if (mismatch.isPresent()) {
-            return new Verified(Optional.empty(), Optional.of(prefix + mismatch.get()));
+        if (size != meta.sizeBytes()) {
+            // Only the size is known: the checksum of the metadata stands for "not checked".
+            Optional<String> mismatch = meta.mismatch(new Sum(size, meta.crc32c()));
+            return new Verified(Optional.empty(), Optional.of(prefix + mismatch.orElseThrow()));
         }
         return new Verified(Optional.of(meta), Optional.empty());
     }
@@ -382,7 +409,7 @@ public record Checkpoint(String veName, long sizeBytes, int crc32c, int memoryMi
      * Streams {@code in} (the checkpoint file) to {@code out}, checking it against this
      * record on the way: the last chunk is held back until the whole file's CRC-32C is known,
      * and not sent when it does not match, so that the receiver never gets a complete stream
-     * other than the verified one (a file changed after {@link #verify} is refused too).
+     * other than the one the metadata describes (a file damaged before or during the load).
      */
     void send(FileChannel in, WritableByteChannel out, Path name, LongConsumer sent) throws IOException {
         CRC32C crc = new CRC32C();
@@ -406,7 +433,7 @@ public record Checkpoint(String veName, long sizeBytes, int crc32c, int memoryMi
             if (end) {
                 Optional<String> mismatch = mismatch(new Sum(read, (int) crc.getValue()));
                 if (mismatch.isPresent()) {
-                    throw new IOException("checkpoint " + name + " changed while it was loaded: " + mismatch.get());
+                    throw new IOException("checkpoint " + name + ": " + mismatch.get());
                 }
             }
             if (holding) {

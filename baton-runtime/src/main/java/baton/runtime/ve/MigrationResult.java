@@ -9,7 +9,7 @@ import java.util.Optional;
  *
  * @param completed the VE's state reached the target (live: the source QEMU reports the
  *     migration completed; target: the VE runs there) or the file (checkpoint: written, synced,
- *     read back and verified, its metadata next to it)
+ *     its size checked, its metadata next to it)
  * @param failure why it did not, naming the cause ("target refused the connection ...",
  *     "connection lost: ...", "deadline of N s passed ...", "cannot write FILE: No space left
  *     on device", "checkpoint FILE: checksum mismatch ...", "target QEMU exited with status

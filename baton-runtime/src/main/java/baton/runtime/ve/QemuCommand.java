@@ -35,6 +35,20 @@ public final class QemuCommand {
 
     public static final String QEMU = "qemu-system-x86_64";
     public static final String MACHINE = "pc";
+    /**
+     * Under TCG a VE gets this much RAM beyond its {@code memoryMib}, so that its RAM block is
+     * not a multiple of 256 KiB. Why: QEMU before 9.0 loses guest writes during a live migration
+     * under TCG when it is. Its dirty-bitmap sync takes a fast path for a RAM block whose
+     * length is a multiple of 64 pages, and that path clears the migration's dirty bits without
+     * resetting the TCG TLB entries of those pages, so the guest's next stores through them set
+     * no dirty bit and are never sent again: memory on the target is stale (QEMU commit
+     * 03bfc2188f, "physmem: Fix migration dirty bitmap coherency with TCG memory access", 9.0;
+     * not in Debian 12's 7.2). The other path, per page, resets the TLB for every page it
+     * clears. 8 KiB is the smallest step QEMU takes {@code -m} in. Both ends of a migration
+     * build the same command line, so their RAM blocks match; a node whose Baton does not pad
+     * refuses the stream ("Length mismatch"), and the VE runs on at its source.
+     */
+    public static final int TCG_RAM_PAD_KIB = 8;
     /** Linux's IFNAMSIZ minus the terminating NUL. */
     public static final int MAX_IFNAME_CHARS = 15;
 
@@ -51,7 +65,7 @@ public final class QemuCommand {
         add(c, "-name", "guest=" + opt(spec.name()));
         add(c, "-machine", MACHINE);
         add(c, "-accel", accel == VeSpec.Accel.KVM ? "kvm" : "tcg");
-        add(c, "-m", spec.memoryMib() + "M");
+        add(c, "-m", memory(spec.memoryMib(), accel));
         add(c, "-smp", Integer.toString(spec.vcpus()));
         c.add("-nodefaults");
         c.add("-no-user-config");
@@ -77,6 +91,16 @@ public final class QemuCommand {
             add(c, "-device", "virtio-net-pci,netdev=net" + i + ",mac=" + nic.mac() + ",romfile=");
         }
         return List.copyOf(c);
+    }
+
+    /**
+     * {@code -m}: the VE's memory; under TCG {@link #TCG_RAM_PAD_KIB} more (see there).
+     */
+    static String memory(int memoryMib, VeSpec.Accel accel) {
+        if (accel == VeSpec.Accel.TCG) {
+            return ((long) memoryMib * 1024 + TCG_RAM_PAD_KIB) + "K";
+        }
+        return memoryMib + "M";
     }
 
     /**

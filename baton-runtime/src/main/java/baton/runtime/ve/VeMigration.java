@@ -43,9 +43,10 @@ import java.util.regex.Pattern;
  *   <li>Source: {@link #sendLive} sets the capabilities and parameters and runs
  *       {@code migrate tcp:HOST:PORT}. QEMU copies all RAM while the guest runs on, then what
  *       the guest dirtied meanwhile, round after round, until the rest fits into
- *       {@code downtime-limit} at the measured rate; then it stops the guest, sends the rest and
- *       the devices' state, and reports {@code completed}. The source stays paused for good
- *       ({@code postmigrate}).
+ *       {@code downtime-limit} at the measured rate; then it stops the guest and waits
+ *       ({@code pre-switchover}, capability {@code pause-before-switchover}) until Baton says
+ *       {@code migrate-continue}, sends the rest and the devices' state, and reports
+ *       {@code completed}. The source stays paused for good ({@code postmigrate}).
  *   <li>Target: having loaded the state, QEMU announces the NICs' MACs (RARP, so the switches
  *       learn the new port) and runs the guest by itself ({@code -incoming} without {@code -S}
  *       autostarts when the source ran); {@link #awaitIncoming} waits for that.
@@ -71,7 +72,7 @@ import java.util.regex.Pattern;
  *       target. {@link #resumeSource} is the caller's, after the target failed.
  *   <li>A target is resumed ({@code cont}) only after its load completed. In {@code inmigrate}
  *       QEMU takes {@code cont} as "autostart when loaded", so it must not be sent earlier.
- *   <li>A checkpoint FILE exists only complete and read back; a failed save leaves no
+ *   <li>A checkpoint FILE exists only complete (synced, its size checked); a failed save leaves no
  *       {@code FILE.partial}.
  *   <li>Every QMP command is bounded by {@link QemuVm#QMP_COMMAND_TIMEOUT}, every wait by the
  *       caller's deadline plus at most {@link #SETTLE_LIMIT} of cleanup.
@@ -85,11 +86,17 @@ import java.util.regex.Pattern;
  * whole stream was sent; a target that then fails to load exits, and the caller, told so by
  * {@link #awaitIncoming}, resumes the source.
  *
- * <p>What remains: a {@code migrate_cancel} (the deadline) that arrives after QEMU has sent the
- * last byte but before it marks the migration completed makes the source run on while the
- * target loads everything and starts. That window is microseconds wide (QEMU holds its big
- * lock for the whole last phase, so QMP waits through it); closing it takes a target started
- * paused ({@code -S}) and resumed only once the source reports completed.
+ * <p>Why {@code pause-before-switchover}: without it a {@code migrate_cancel} (the deadline)
+ * that arrives after QEMU sent the last byte but before it marked the migration completed makes
+ * QEMU report {@code cancelled} and run the guest again here, while the target, which has the
+ * whole stream, runs it too. With it, Baton cancels only in {@code pre-switchover}, when the
+ * target has RAM but no device state and cannot start, and never after {@code migrate-continue};
+ * a migration that then does not end in time leaves the source paused
+ * ({@link Run#undecided}). The cost is Baton's reaction to QEMU's {@code MIGRATION} event, a
+ * millisecond or two of the pause, which QEMU counts in its downtime.
+ *
+ * <p>Under TCG, QEMU before 9.0 loses guest writes in a live migration unless the RAM block is
+ * not a multiple of 256 KiB: {@link QemuCommand#TCG_RAM_PAD_KIB}.
  */
 public final class VeMigration {
     private VeMigration() {}
@@ -143,7 +150,7 @@ public final class VeMigration {
         }
         try {
             try {
-                setCapabilities(source.qmp(), s.autoConverge());
+                setCapabilities(source.qmp(), s.autoConverge(), true);
                 setParameters(source.qmp(), s);
             } catch (QmpException e) {
                 return run.abandon("QEMU refused the migration settings: " + e.getMessage(), false);
@@ -169,7 +176,8 @@ public final class VeMigration {
                         if (e.kind() == QmpException.Kind.TIMEOUT && !run.pastDeadline()) {
                             continue;
                         }
-                        return run.abandon("source QMP failed during the migration: " + e.getMessage(), true);
+                        return run.switchedOver ? run.undecided("source QMP failed during the switchover: " + e.getMessage())
+                                : run.abandon("source QMP failed during the migration: " + e.getMessage(), true);
                     }
                     MigrationProgress p = run.report(MigrationProgress.fromQueryMigrate(info));
                     switch (p.phase()) {
@@ -180,11 +188,28 @@ public final class VeMigration {
                         case "cancelled" -> {
                             return run.abandon("the migration was cancelled by another QMP client", false);
                         }
+                        case "pre-switchover" -> {
+                            // The guest is stopped, the target has RAM only: the last moment a cancel is safe.
+                            if (run.pastDeadline()) {
+                                return run.abandon(run.deadlinePassed() + "; called off before the switchover", true);
+                            }
+                            try {
+                                run.switchedOver = true;
+                                source.qmp().execute("migrate-continue", Map.of("state", "pre-switchover"), QMP);
+                            } catch (QmpException e) {
+                                if (e.kind() != QmpException.Kind.ERROR) {
+                                    return run.undecided("QEMU did not answer migrate-continue: " + e.getMessage());
+                                }
+                                // Refused: QEMU is no longer waiting there (the next query-migrate says why).
+                            }
+                        }
                         default -> {
                             if (run.pastDeadline()) {
-                                return run.abandon(run.deadlinePassed(), true);
+                                return run.switchedOver ? run.undecided(run.deadlinePassed() + " during the switchover")
+                                        : run.abandon(run.deadlinePassed(), true);
                             }
-                            Thread.sleep(POLL_INTERVAL);
+                            // Above all pre-switchover: the guest waits stopped, every millisecond here is downtime.
+                            awaitChange(source);
                         }
                     }
                 }
@@ -203,8 +228,8 @@ public final class VeMigration {
 
     /**
      * Checkpoint: pauses the running {@code source} ({@code stop}), has QEMU send its whole state
-     * to Baton, which writes it to {@code FILE.partial} counting size and CRC-32C; syncs it, reads
-     * it back and compares; writes {@code FILE.meta} atomically; renames the partial file to
+     * to Baton, which writes it to {@code FILE.partial} counting size and CRC-32C; syncs it and
+     * checks its size; writes {@code FILE.meta} atomically; renames the partial file to
      * {@code file}. The order and why: {@link Checkpoint}.
      *
      * <p>Completed: the file is verified and the source stays paused ({@code postmigrate}); its
@@ -275,7 +300,7 @@ public final class VeMigration {
     public static void listenLive(QemuVm target, String listenAddress, int port) throws QmpException, InterruptedException {
         String uri = tcpUri(listenAddress, port);
         requireIncoming(target);
-        setCapabilities(target.qmp(), false);
+        setCapabilities(target.qmp(), false, false);
         target.qmp().execute("migrate-incoming", Map.of("uri", uri), QMP);
     }
 
@@ -328,17 +353,19 @@ public final class VeMigration {
             if (run.pastDeadline()) {
                 return run.targetResult(run.deadlinePassed(), 0);
             }
-            Thread.sleep(POLL_INTERVAL);
+            awaitChange(target);
         }
     }
 
     /**
      * Restores a checkpoint into a target started with {@link QemuVm#startIncoming}: reads
-     * {@code FILE.meta} and checks {@code file} against it (refusing a missing, truncated or
-     * corrupt file, or one of another VE, before anything is loaded), streams the file to QEMU
-     * ({@code migrate-incoming} on a unix socket; the bytes sent are checked again on the way),
-     * waits until loaded, then {@code cont} (the state was saved paused) and waits until the VE
-     * runs: completed. Otherwise the target never ran; the caller closes it.
+     * {@code FILE.meta} and checks {@code file}'s size against it (refusing a missing or truncated
+     * file, or one of another VE, before anything is loaded), streams the file to QEMU
+     * ({@code migrate-incoming} on a unix socket) checking its CRC-32C on the way, the last chunk
+     * held back until it matches (a corrupt file is refused at its end: QEMU never gets a whole
+     * stream, its load fails and it exits), waits until loaded, then {@code cont} (the state was
+     * saved paused) and waits until the VE runs: completed. Otherwise the target never ran; the
+     * caller closes it.
      */
     public static MigrationResult loadCheckpoint(QemuVm target, Path file, Duration deadline, Consumer<MigrationProgress> progress)
             throws InterruptedException {
@@ -346,7 +373,9 @@ public final class VeMigration {
         Objects.requireNonNull(progress, "progress");
         Path source = file.toAbsolutePath().normalize();
         Run run = new Run(target, deadline, progress);
-        Checkpoint.Verified verified = Checkpoint.verify(source, target.spec());
+        // The metadata and the size now; the CRC-32C on the way (Checkpoint#send holds the last chunk back until it
+        // matches), so that the paused guest waits for one read of the file, not two.
+        Checkpoint.Verified verified = Checkpoint.precheck(source, target.spec());
         if (verified.refusal().isPresent()) {
             return run.targetResult(verified.refusal().get(), 0);
         }
@@ -416,18 +445,36 @@ public final class VeMigration {
     // ---------------------------------------------------------------------------------------------
     // Shared by both sides.
 
-    private static void setCapabilities(QmpClient qmp, boolean autoConverge) throws QmpException, InterruptedException {
+    /**
+     * @param pauseBeforeSwitchover a live source: QEMU stops the guest for the last copy, then
+     *     waits ({@code pre-switchover}) until {@code migrate-continue}, so that Baton decides at
+     *     one well-defined point whether the target gets the rest; see {@link #sendLive}
+     */
+    private static void setCapabilities(QmpClient qmp, boolean autoConverge, boolean pauseBeforeSwitchover)
+            throws QmpException, InterruptedException {
         List<Map<String, Object>> caps = List.of(
                 Map.of("capability", "events", "state", true),
                 Map.of("capability", "auto-converge", "state", autoConverge),
                 Map.of("capability", "postcopy-ram", "state", false),
-                Map.of("capability", "return-path", "state", false));
+                Map.of("capability", "return-path", "state", false),
+                Map.of("capability", "pause-before-switchover", "state", pauseBeforeSwitchover));
         qmp.execute("migrate-set-capabilities", Map.of("capabilities", caps), QMP);
     }
 
     private static void setParameters(QmpClient qmp, MigrationSettings s) throws QmpException, InterruptedException {
         qmp.execute("migrate-set-parameters", Map.of("downtime-limit", s.downtimeLimit().toMillis(),
                 "max-bandwidth", s.qemuMaxBandwidth()), QMP);
+    }
+
+    /**
+     * Waits until QEMU reports a change of the migration's state (its {@code MIGRATION} event,
+     * capability {@code events}), at most {@link #POLL_INTERVAL}: the polls above then act on a
+     * completion or a pre-switchover pause at once rather than up to a poll interval later, time
+     * that a paused guest would wait. Other events queued meanwhile are consumed (during a
+     * migration nobody else reads them).
+     */
+    private static void awaitChange(QemuVm vm) throws InterruptedException {
+        vm.qmp().awaitEvent(e -> e.name().equals("MIGRATION"), POLL_INTERVAL);
     }
 
     private static void requireIncoming(QemuVm target) throws QmpException, InterruptedException {
@@ -487,6 +534,11 @@ public final class VeMigration {
         long sentBytes;
         /** Whether this call's {@code migrate} was accepted: from then on query-migrate is about this migration. */
         boolean migrating;
+        /**
+         * Whether {@code migrate-continue} was sent (live): from then on the target may get the
+         * whole state, and nothing here cancels the migration or resumes the source.
+         */
+        boolean switchedOver;
         /** Whether this call paused the guest (checkpoint), and when: for the pause-to-running downtime. */
         boolean paused;
         long pausedNanos;
@@ -594,11 +646,35 @@ public final class VeMigration {
             return result(false, reason + ensureRunning(notes), downtimeSincePause(), isRunning());
         }
 
+        /**
+         * Ends a live migration that was told to switch over but has not reported its end: waits
+         * (no cancel) for at most {@link #SETTLE_LIMIT} until QEMU settles. Completed: completed.
+         * Failed: the stream broke before its end, so the target cannot have the whole state, and
+         * QEMU runs the guest here again (it does so by itself). Still unsettled: the source stays
+         * paused, since the target may hold the whole state; the result says so.
+         */
+        MigrationResult undecided(String reason) throws InterruptedException {
+            List<String> notes = new ArrayList<>();
+            Optional<JsonNode> settled = settle(false, notes);
+            if (settled.isPresent() && settled.get().path("status").asText("").equals("completed")) {
+                return completedLive(settled.get());
+            }
+            if (settled.isPresent() && !UNSETTLED.contains(settled.get().path("status").asText("active"))) {
+                return result(false, reason + ensureRunning(notes), -1, isRunning());
+            }
+            return result(false, reason + "; the source stays paused: the migration was told to switch over and has not ended,"
+                    + " so the target may hold the whole state" + notes(notes), -1, false);
+        }
+
         /** Cleanup after an exception of the caller's (its progress callback) or an interrupt: the source must run on. */
         void abandonAfter(Exception cause) {
             boolean interrupted = Thread.interrupted();
             try {
-                abandon("aborted: " + cause, true);
+                if (switchedOver) {
+                    undecided("aborted: " + cause);
+                } else {
+                    abandon("aborted: " + cause, true);
+                }
             } catch (InterruptedException | RuntimeException e) {
                 cause.addSuppressed(e);
             } finally {
@@ -725,7 +801,7 @@ public final class VeMigration {
             long limit = Checkpoint.maxSizeBytes(vm.spec().memoryMib());
             Thread.ofVirtual().name("checkpoint-receiver " + file).start(() -> receive(out, limit));
             try {
-                setCapabilities(vm.qmp(), false);
+                setCapabilities(vm.qmp(), false, false);
                 setParameters(vm.qmp(), s);
             } catch (QmpException e) {
                 return fail("QEMU refused the migration settings: " + e.getMessage(), false);
@@ -776,7 +852,7 @@ public final class VeMigration {
                         if (run.pastDeadline()) {
                             return fail(run.deadlinePassed(), true);
                         }
-                        Thread.sleep(POLL_INTERVAL);
+                        awaitChange(vm);
                     }
                 }
             }
@@ -813,7 +889,7 @@ public final class VeMigration {
             }
         }
 
-        /** QEMU sent everything: wait for the file, read it back, write the metadata, rename. */
+        /** QEMU sent everything: wait for the file (synced), check its size, write the metadata, rename. */
         private MigrationResult finish(Instant pausedAt) throws InterruptedException {
             long left = Math.max(run.leftNanos(), Duration.ofSeconds(1).toNanos());
             Checkpoint.Sum written;
@@ -826,9 +902,11 @@ public final class VeMigration {
             }
             run.report(new MigrationProgress("saving", written.sizeBytes(), 0, written.sizeBytes(), 0, run.last.dirtySyncCount(), -1));
             try {
-                Checkpoint.Sum reread = Checkpoint.sum(partial, written.sizeBytes() + 1);
-                if (!reread.equals(written)) {
-                    return fail("cannot write " + file + ": read back " + reread + ", wrote " + written, false);
+                // Its size, not a second read: the paused guest waits for every read, and the load checks the
+                // file's CRC-32C against the metadata on its way to the target anyway (Checkpoint#send).
+                long size = Files.size(partial);
+                if (size != written.sizeBytes()) {
+                    return fail("cannot write " + file + ": it holds " + size + " bytes, " + written.sizeBytes() + " were written", false);
                 }
                 Checkpoint checkpoint = new Checkpoint(vm.spec().name(), written.sizeBytes(), written.crc32c(), vm.spec().memoryMib(),
                         pausedAt);
@@ -921,7 +999,7 @@ public final class VeMigration {
                     return run.targetResult("the target VE is " + status.status()
                             + ", not waiting for an incoming migration (start it with QemuVm.startIncoming)", 0);
                 }
-                setCapabilities(vm.qmp(), false);
+                setCapabilities(vm.qmp(), false, false);
                 Files.deleteIfExists(socket);
                 vm.qmp().execute("migrate-incoming", Map.of("uri", "unix:" + socket), QMP);
             } catch (QmpException e) {
@@ -999,7 +1077,7 @@ public final class VeMigration {
                 if (run.pastDeadline()) {
                     return failed(run.deadlinePassed());
                 }
-                Thread.sleep(POLL_INTERVAL);
+                awaitChange(vm);
             }
         }
 
@@ -1026,6 +1104,18 @@ public final class VeMigration {
 
         /** A load that failed: the stream is cut so that QEMU cannot complete it; the target was never resumed. */
         private MigrationResult failed(String reason) throws InterruptedException {
+            // A file that does not match its metadata ends the stream before its last chunk, and QEMU's load fails
+            // on that at once: the checksum, not QEMU's complaint about the short stream, is the reason.
+            if (!stream.isDone()) {
+                try {
+                    stream.get(1, TimeUnit.SECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    // Looked at below.
+                }
+            }
+            if (stream.isCompletedExceptionally() && !reason.equals(streamFailure())) {
+                reason = streamFailure();
+            }
             closeStream();
             Optional<String> exited = run.exitedTarget();
             String why = exited.isPresent() && !reason.contains(" QEMU exited ") ? reason + "; " + exited.get() : reason;
