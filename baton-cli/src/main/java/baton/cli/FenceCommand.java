@@ -98,8 +98,7 @@ final class FenceCommand implements Callable<Integer> {
             long targetIncarnation = incarnation;
             return withDisk(cfg, true, (disk, header, key) -> {
                 FenceBlocks blocks = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key));
-                OperatorRequest request = write(blocks, self, seq -> new OperatorRequest(self.id(), seq, kind, victim.id(),
-                        targetIncarnation, System.currentTimeMillis(), reason));
+                OperatorRequest request = submit(cfg, blocks, self, kind, victim.id(), targetIncarnation, reason, 0);
                 System.err.println(kind.label + " request " + request.seq() + " for " + victim.name() + (targetIncarnation == 0 ? ""
                         : " (incarnation " + targetIncarnation + ")") + " written by " + self.name() + "; waiting for the coordinator");
                 return await(blocks, request, victim);
@@ -117,16 +116,39 @@ final class FenceCommand implements Callable<Integer> {
                     + " run this on a cluster node, or name this node with --as");
         }
 
+        /**
+         * Sends a request through this node's API when it answers (the daemon then writes it, one
+         * request at a time), else writes it to the quorum disk directly; returns it with its seq.
+         */
+        static OperatorRequest submit(ClusterConfig cfg, FenceBlocks blocks, NodeConfig self, OperatorRequest.Kind kind, int targetId,
+                                      long targetIncarnation, String reason, int workloadId) throws InterruptedException {
+            java.util.Optional<ApiClient> api = ApiClient.of(cfg, self);
+            if (api.isPresent()) {
+                com.fasterxml.jackson.databind.node.ObjectNode body = DiskCommand.JSON.createObjectNode();
+                body.put("wait", 0);
+                String path = ApiActions.path(cfg, kind, targetId, targetIncarnation, reason, workloadId, body);
+                try {
+                    JsonNode answer = api.get().post(path, body);
+                    return new OperatorRequest(self.id(), answer.path("seq").asLong(), kind, targetId, targetIncarnation,
+                            System.currentTimeMillis(), reason, workloadId);
+                } catch (ApiClient.ApiFailure f) {
+                    throw new CliFailure(f.status == 503 ? ExitStatus.FAILURE : ExitStatus.USAGE, self.name() + "'s API refused the request: "
+                            + f.getMessage());
+                } catch (java.io.IOException e) {
+                    // The daemon's API does not answer: write the request ourselves.
+                }
+            }
+            return write(blocks, self, seq -> new OperatorRequest(self.id(), seq, kind, targetId, targetIncarnation,
+                    System.currentTimeMillis(), reason, workloadId));
+        }
+
         /** Writes the next request of {@code self} (its seq after the one in its block) to both copies. */
         static OperatorRequest write(FenceBlocks blocks, NodeConfig self, java.util.function.LongFunction<OperatorRequest> make) {
-            OperatorRequest previous = blocks.requests(self.id()).get(self.id());
-            long seq = Math.max(System.currentTimeMillis(), previous == null ? 1 : previous.seq() + 1);
-            OperatorRequest request = make.apply(seq);
-            List<String> errors = blocks.writeBoth(DiskLayout.requestBlock(self.id()), blocks.codec().encode(request));
-            if (errors.size() == 2) {
-                throw new CliFailure(ExitStatus.FAILURE, "could not write the request to the quorum disk: " + errors);
+            try {
+                return baton.runtime.api.OperatorRequests.write(blocks, self, make);
+            } catch (IllegalStateException e) {
+                throw new CliFailure(ExitStatus.FAILURE, e.getMessage());
             }
-            return request;
         }
 
         /** Polls the victim's fence record until the coordinator answered the request with a final state. */

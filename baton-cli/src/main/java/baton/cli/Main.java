@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code baton} command. */
 @Command(name = "baton", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Baton: a high-availability cluster manager for QEMU virtual environments and services.",
-        subcommands = {KeygenCommand.class, NodeCommand.class, DiskCommand.class, StatusCommand.class, FenceCommand.class,
+        subcommands = {KeygenCommand.class, NodeCommand.class, DiskCommand.class, StatusCommand.class, EventsCommand.class, ApiCommand.class, FenceCommand.class,
                 WorkloadCommand.Ve.class, WorkloadCommand.Service.class, DemoCommand.class,
                 BenchCommand.class, SimCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

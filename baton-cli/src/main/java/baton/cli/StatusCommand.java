@@ -70,8 +70,31 @@ final class StatusCommand implements Callable<Integer> {
         return daemonView(cfg, runDir, nodeName);
     }
 
-    /** The freshest status file of a daemon of this cluster under {@code runDir} (of {@code nodeName} if not null), or null. */
+    /**
+     * The view of the daemon of this cluster running on this host (of {@code nodeName} if not
+     * null), from its API; from its status file when the API cannot be reached; null when no
+     * daemon runs here.
+     */
     static JsonNode daemonView(ClusterConfig cfg, Path runDir, String nodeName) {
+        JsonNode file = fileView(cfg, runDir, nodeName);
+        if (file == null) {
+            return null;
+        }
+        java.util.Optional<ApiClient> api = cfg.node(file.path("nodeId").asInt()).flatMap(n -> ApiClient.of(cfg, n));
+        if (api.isPresent()) {
+            try {
+                return api.get().get("/api/v1/status");
+            } catch (java.io.IOException | ApiClient.ApiFailure e) {
+                // Not listening (yet), or refused: the file says the same, half a second older.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return file;
+    }
+
+    /** The freshest status file of a daemon of this cluster under {@code runDir} (of {@code nodeName} if not null), or null. */
+    static JsonNode fileView(ClusterConfig cfg, Path runDir, String nodeName) {
         RunDir dir = RunDir.of(runDir, cfg.clusterName());
         for (NodeConfig n : cfg.nodes()) {
             if (nodeName != null && !nodeName.equals(n.name())) {

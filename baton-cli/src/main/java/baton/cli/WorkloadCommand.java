@@ -197,8 +197,8 @@ final class WorkloadCommand {
             FenceBlocks fence = new FenceBlocks(disk, new FenceRecordCodec(header.clusterId(), key));
             int maxId = cfg.workloads().stream().mapToInt(WorkloadConfig::id).max().orElse(1);
             WorkloadBlocks blocks = new WorkloadBlocks(disk, header.clusterId(), key, Math.max(maxId, workloadId));
-            OperatorRequest request = FenceCommand.Requester.write(fence, self, seq -> new OperatorRequest(self.id(), seq, kind,
-                    targetId, 0, System.currentTimeMillis(), "baton " + kind.label + " " + what, workloadId));
+            OperatorRequest request = FenceCommand.Requester.submit(cfg, fence, self, kind, targetId, 0, "baton " + kind.label + " " + what,
+                    workloadId);
             System.err.println(kind.label + " " + what + ": request " + request.seq() + " written by " + self.name()
                     + "; waiting for the coordinator");
             long deadline = System.nanoTime() + requester.waitSeconds * 1_000_000_000L;

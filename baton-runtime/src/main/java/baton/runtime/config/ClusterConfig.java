@@ -32,10 +32,13 @@ import java.util.TreeMap;
  * @param fencing the cluster-wide fencing settings
  * @param workloads the VEs and services, in file order (VEs first), with unique ids and names
  * @param migration how VEs migrate between nodes
+ * @param api the operators' API and dashboard
+ * @param hooks the programs run on events, in file order
  */
 public record ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
         QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
-        FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads, MigrationConfig migration) {
+        FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads, MigrationConfig migration,
+        ApiConfig api, List<HookConfig> hooks) {
     /** No devices and no levels: a cluster that cannot fence by power (alarms instead, docs/fencing.md). */
     public static final FenceTopology NO_FENCING = new FenceTopology(Map.of());
 
@@ -58,6 +61,8 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
         Objects.requireNonNull(fenceTopology, "fenceTopology");
         Objects.requireNonNull(fencing, "fencing");
         Objects.requireNonNull(migration, "migration");
+        Objects.requireNonNull(api, "api");
+        hooks = List.copyOf(hooks);
         if (fenceTopology.reboot() != fencing.reboot()) {
             throw new IllegalArgumentException("the topology's reboot " + fenceTopology.reboot() + " differs from the settings'");
         }
@@ -136,6 +141,14 @@ public record ClusterConfig(Path file, String clusterName, Path keyFile, List<No
             FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads) {
         this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, heartbeatPort, fenceDevices, fenceTopology, fencing,
                 workloads, MigrationConfig.DEFAULTS);
+    }
+
+    /** With the default API settings and no hooks. */
+    public ClusterConfig(Path file, String clusterName, Path keyFile, List<NodeConfig> nodes,
+            QuorumDiskConfig quorumDisk, Timeouts timeouts, int heartbeatPort, Map<String, FenceDevice> fenceDevices,
+            FenceTopology fenceTopology, FencingConfig fencing, List<WorkloadConfig> workloads, MigrationConfig migration) {
+        this(file, clusterName, keyFile, nodes, quorumDisk, timeouts, heartbeatPort, fenceDevices, fenceTopology, fencing,
+                workloads, migration, ApiConfig.defaults(keyFile), List.of());
     }
 
     /** Without workloads. */

@@ -17,7 +17,7 @@ final class ConfigBinding {
     private ConfigBinding() {}
 
     static final List<String> ROOT_KEYS =
-            List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing", "ves", "services", "migration");
+            List.of("cluster", "nodes", "quorumDisk", "timeouts", "fenceDevices", "fencing", "ves", "services", "migration", "api", "hooks");
     static final List<String> CLUSTER_KEYS = List.of("name", "keyFile", "heartbeatPort");
     static final List<String> QUORUM_DISK_KEYS = List.of("primary", "shadow");
     static final List<String> TIMEOUT_KEYS =
@@ -34,7 +34,7 @@ final class ConfigBinding {
         Path absolute = file.toAbsolutePath().normalize();
         Path folder = absolute.getParent();
         Optional<Section> top = Section.of(root, "", root.line(), problems, ROOT_KEYS,
-                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:, ves:, services:, migration:),"
+                "a mapping: cluster:, nodes:, quorumDisk: (and timeouts:, fenceDevices:, fencing:, ves:, services:, migration:, api:, hooks:),"
                         + " each at the start of a line");
         if (top.isEmpty()) {
             return Optional.empty();
@@ -74,6 +74,12 @@ final class ConfigBinding {
         Optional<MigrationConfig> migration = s.optional("migration")
                 .map(v -> MigrationBinding.bind(v, "migration", s.lineOf("migration"), folder, problems))
                 .orElse(Optional.of(MigrationConfig.DEFAULTS));
+        Optional<ApiConfig> api = keyFile.flatMap(key -> s.optional("api")
+                .map(v -> ApiBinding.bind(v, "api", s.lineOf("api"), folder, key, problems))
+                .orElse(Optional.of(ApiConfig.defaults(key))));
+        List<HookConfig> hooks = s.optional("hooks")
+                .map(v -> HooksBinding.bind(v, "hooks", s.lineOf("hooks"), folder, problems))
+                .orElse(List.of());
 
         Optional<QuorumDiskConfig> quorumDisk = s.required("quorumDisk", QUORUM_DISK_EXAMPLE)
                 .flatMap(v -> quorumDisk(v, s.lineOf("quorumDisk"), folder, problems));
@@ -95,7 +101,8 @@ final class ConfigBinding {
         }
         return Optional.of(new ClusterConfig(absolute, clusterName.orElseThrow(), keyFile.orElseThrow(), nodes,
                 quorumDisk.orElseThrow(), timeouts.orElseThrow(), (int) heartbeatPort.orElseThrow(), fenceDevices.built(),
-                fenceTopology.orElseThrow(), fencing.orElseThrow(), workloads, migration.orElseThrow()));
+                fenceTopology.orElseThrow(), fencing.orElseThrow(), workloads, migration.orElseThrow(),
+                api.orElseThrow(), hooks));
     }
 
     private static Optional<String> clusterName(YamlNode value, String path, Problems problems) {

@@ -13,11 +13,19 @@ public final class KvLog {
     public enum Level { INFO, WARN, ERROR }
 
     private final PrintStream out;
+    private final String nodeName;
     private final String prefix;
+    private volatile baton.runtime.events.EventJournal journal;
 
     public KvLog(PrintStream out, String nodeName) {
         this.out = out;
+        this.nodeName = nodeName;
         this.prefix = nodeName == null ? "" : " node=" + nodeName;
+    }
+
+    /** From now on every line is also appended to {@code journal} as an event. */
+    public void journal(baton.runtime.events.EventJournal journal) {
+        this.journal = journal;
     }
 
     public void info(String fields) {
@@ -33,10 +41,16 @@ public final class KvLog {
     }
 
     public void line(Level level, String fields) {
-        String l = "ts=" + Instant.now() + " level=" + level.name().toLowerCase(java.util.Locale.ROOT) + prefix + " " + fields;
+        Instant now = Instant.now();
+        String levelName = level.name().toLowerCase(java.util.Locale.ROOT);
+        String l = "ts=" + now + " level=" + levelName + prefix + " " + fields;
         synchronized (out) {
             out.println(l);
             out.flush();
+        }
+        baton.runtime.events.EventJournal j = journal;
+        if (j != null) {
+            j.append(now.toEpochMilli(), levelName, nodeName, fields);
         }
     }
 

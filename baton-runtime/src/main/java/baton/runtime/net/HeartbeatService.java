@@ -114,6 +114,19 @@ public final class HeartbeatService implements AutoCloseable {
     private final AtomicLongArray accepted;
     /** Index ring * reasons + reason. */
     private final AtomicLongArray dropped;
+    /** The other nodes' ids, in configuration order. */
+    private final int[] peerIds;
+    /** Per-peer arrays are indexed ring * peerSlots + node id. */
+    private final int peerSlots;
+    private final AtomicLongArray peerAccepted;
+    private final AtomicLongArray peerMissed;
+    private final AtomicLongArray peerLastHeardNanos;
+    /**
+     * Per ring and peer, the incarnation and the highest sequence number accepted: written and
+     * read only by that ring's receive thread, hence plain arrays.
+     */
+    private final long[] peerIncarnation;
+    private final long[] peerSeq;
     private final TickLateness lateness = new TickLateness();
 
     private State state = State.NEW; // guarded by this
@@ -201,6 +214,13 @@ public final class HeartbeatService implements AutoCloseable {
         this.receiveErrors = new AtomicLongArray(rings);
         this.accepted = new AtomicLongArray(rings);
         this.dropped = new AtomicLongArray(rings * DropReason.values().length);
+        this.peerIds = config.nodes().stream().mapToInt(NodeConfig::id).filter(id -> id != self.id()).toArray();
+        this.peerSlots = config.nodes().stream().mapToInt(NodeConfig::id).max().orElseThrow() + 1;
+        this.peerAccepted = new AtomicLongArray(rings * peerSlots);
+        this.peerMissed = new AtomicLongArray(rings * peerSlots);
+        this.peerLastHeardNanos = new AtomicLongArray(rings * peerSlots);
+        this.peerIncarnation = new long[rings * peerSlots];
+        this.peerSeq = new long[rings * peerSlots];
     }
 
     /**
@@ -294,9 +314,16 @@ public final class HeartbeatService implements AutoCloseable {
                     drops.put(reason, n);
                 }
             }
+            List<HeartbeatStats.Peer> heard = new ArrayList<>();
+            for (int id : peerIds) {
+                int i = r * peerSlots + id;
+                // The count first: the receive thread sets the time before counting, so a count seen implies its time is.
+                long count = peerAccepted.get(i);
+                heard.add(new HeartbeatStats.Peer(id, count, peerMissed.get(i), peerLastHeardNanos.get(i)));
+            }
             perRing.add(new HeartbeatStats.Ring(r, hostAndPort(local[r]),
                     sent.get(r), sendErrors.get(r), Optional.ofNullable(lastSendError.get(r)), received.get(r),
-                    receiveErrors.get(r), accepted.get(r), drops));
+                    receiveErrors.get(r), accepted.get(r), drops, heard));
         }
         return new HeartbeatStats(perRing, lateness.snapshot(lateThresholdNanos), Optional.ofNullable(failure));
     }
@@ -532,9 +559,28 @@ public final class HeartbeatService implements AutoCloseable {
             case BeatVerdict.Accepted a -> {
                 accepted.incrementAndGet(ring);
                 Beat b = a.beat();
+                heardFrom(ring, b, now);
                 sink.heard(now, ring, b.senderId(), b.incarnation(), b.seq(), b.heldDown());
             }
             case BeatVerdict.Dropped d -> dropped.incrementAndGet(ring * DropReason.values().length + d.reason().ordinal());
+        }
+    }
+
+    /** Counts an accepted beat for its sender on this ring; see {@link HeartbeatStats.Peer} for what "missed" means. */
+    private void heardFrom(int ring, Beat b, long now) {
+        int i = ring * peerSlots + b.senderId();
+        peerLastHeardNanos.set(i, now);
+        peerAccepted.incrementAndGet(i);
+        if (b.incarnation() != peerIncarnation[i]) {
+            // The guard admits no incarnation older than one heard: this is a newer one (or the first).
+            peerIncarnation[i] = b.incarnation();
+            peerSeq[i] = b.seq();
+        } else if (b.seq() > peerSeq[i]) {
+            peerMissed.addAndGet(i, b.seq() - peerSeq[i] - 1);
+            peerSeq[i] = b.seq();
+        } else if (peerMissed.get(i) > 0) {
+            // Reordered: counted missing when a later beat came first; the guard rejects duplicates.
+            peerMissed.decrementAndGet(i);
         }
     }
 

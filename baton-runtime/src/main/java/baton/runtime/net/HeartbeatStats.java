@@ -32,11 +32,13 @@ public record HeartbeatStats(List<Ring> rings, Ticks ticks, Optional<String> fai
      * @param sendErrors datagrams the kernel refused or could not take without blocking
      * @param lastSendError the last send error's message, for operators
      * @param receiveErrors failed reads of the socket (not datagrams: those are received)
+     * @param peers one entry per other node, in configuration order: what this ring heard from it
      */
     public record Ring(int ring, String address, long sent, long sendErrors, Optional<String> lastSendError,
-            long received, long receiveErrors, long accepted, Map<DropReason, Long> dropped) {
+            long received, long receiveErrors, long accepted, Map<DropReason, Long> dropped, List<Peer> peers) {
         public Ring {
             dropped = Map.copyOf(dropped);
+            peers = List.copyOf(peers);
         }
 
         public long dropped(DropReason reason) {
@@ -45,6 +47,24 @@ public record HeartbeatStats(List<Ring> rings, Ticks ticks, Optional<String> fai
 
         public long droppedTotal() {
             return dropped.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * What one ring heard from one peer. A peer numbers its beats 1, 2, 3, ... per incarnation,
+     * one per heartbeat interval (a deadline its send thread overslept is skipped, not numbered),
+     * so a gap in the numbers it was heard with is beats that were lost on the way or dropped
+     * here: {@code missed}. The first beat heard of an incarnation starts the count afresh; a beat
+     * that arrives after a later one (reordered, still inside the replay window) is taken back
+     * out of {@code missed}.
+     *
+     * @param accepted beats of this peer accepted on this ring
+     * @param missed beats of this peer that never arrived here (as far as the numbers tell)
+     * @param lastHeardNanos {@link System#nanoTime()} of the last accepted beat; meaningful only when {@link #heard()}
+     */
+    public record Peer(int nodeId, long accepted, long missed, long lastHeardNanos) {
+        public boolean heard() {
+            return accepted > 0;
         }
     }
 

@@ -152,6 +152,7 @@ public final class NodeDaemon {
     private OperatorRequest answering;
     private HeartbeatService heartbeats;
     private long lastStatusNanos;
+    private final OperatorSurfaces surfaces;
 
     private NodeDaemon(ClusterConfig config, NodeConfig node, KvLog log, QuorumDisk disk, DiskHeader header,
                        SlotCodec codec, ClusterKey key, long incarnation, RunDir runDir) {
@@ -164,6 +165,7 @@ public final class NodeDaemon {
         this.key = key;
         this.incarnation = incarnation;
         this.runDir = runDir;
+        this.surfaces = new OperatorSurfaces(config, node, log);
         this.fenceCodec = new FenceRecordCodec(header.clusterId(), key);
         this.ledger = new FenceLedger(new FenceBlocks(disk, fenceCodec), node.id(), config.maxNodeId(), log,
                 action -> offer(new Input.Call(action)));
@@ -276,6 +278,7 @@ public final class NodeDaemon {
             }
             heartbeats = new HeartbeatService(config, node, header.clusterId(), key, incarnation, new Sink());
             heartbeats.start();
+            surfaces.startApi(key, disk, header);
             supervisor = supervisor();
             loopBeatNanos = System.nanoTime();
             lastSlotWriteNanos = System.nanoTime();
@@ -324,6 +327,7 @@ public final class NodeDaemon {
             }
             ledger.close();
             workloads.close();
+            surfaces.close();
             disk.close();
             if (runDir != null) {
                 try {
@@ -886,17 +890,22 @@ public final class NodeDaemon {
         log.line(bad ? KvLog.Level.WARN : KvLog.Level.INFO, fields);
     }
 
-    /** Hands the current view to a virtual thread that replaces the status file; one write at a time. */
+    /**
+     * Renders the current view for the operators' surfaces (never changed after this: other
+     * threads read it) and hands it to a virtual thread that replaces the status file; one
+     * write at a time.
+     */
     private void writeStatus() {
+        com.fasterxml.jackson.databind.node.ObjectNode view = StatusJson.render(config, node, incarnation, diskCore, membership,
+                lease.view(System.nanoTime()), heartbeats == null ? null : heartbeats.stats(), fencing, fenceWatch.view(),
+                System.nanoTime(), System.currentTimeMillis(), workloads, stats);
+        surfaces.status(view);
         if (runDir == null || !statusWriting.compareAndSet(false, true)) {
             return;
         }
-        String json = StatusJson.render(config, node, incarnation, diskCore, membership, lease.view(System.nanoTime()),
-                heartbeats == null ? null : heartbeats.stats(), fencing, fenceWatch.view(), System.nanoTime(),
-                System.currentTimeMillis(), workloads);
         Thread.ofVirtual().name("baton-status").start(() -> {
             try {
-                RunDir.replace(runDir.statusFile(node.name()), json);
+                RunDir.replace(runDir.statusFile(node.name()), view + "\n");
             } catch (IOException e) {
                 // Status for local commands only; the next write tries again.
             } finally {

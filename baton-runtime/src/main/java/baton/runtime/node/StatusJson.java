@@ -30,9 +30,23 @@ public final class StatusJson {
         };
     }
 
-    static String render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
+    /** The view as a JSON tree: what the status file holds and the API serves. */
+    static ObjectNode render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
                          CoordinatorLease.View lease, HeartbeatStats heartbeats, Fencing fencing, FenceWatch.View watch,
                          long nowNanos, long nowEpochMillis, WorkloadHost workloads) {
+        return render(config, self, incarnation, disk, membership, lease, heartbeats, fencing, watch, nowNanos, nowEpochMillis,
+                workloads, null);
+    }
+
+    /**
+     * The view with the quorum disk's I/O counters and cycle latency ({@code quorumDisk.io}).
+     *
+     * @param heartbeats null before the heartbeats started
+     * @param diskIo null leaves {@code quorumDisk.io} out
+     */
+    static ObjectNode render(ClusterConfig config, NodeConfig self, long incarnation, DiskLiveness disk, Membership membership,
+                         CoordinatorLease.View lease, HeartbeatStats heartbeats, Fencing fencing, FenceWatch.View watch,
+                         long nowNanos, long nowEpochMillis, WorkloadHost workloads, DiskIoStats diskIo) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cluster", config.clusterName());
         root.put("node", self.name());
@@ -69,12 +83,40 @@ public final class StatusJson {
             h.put("tickLatenessP50Micros", t.p50Nanos() / 1000);
             h.put("tickLatenessP99Micros", t.p99Nanos() / 1000);
             h.put("tickLatenessMaxMicros", t.maxNanos() / 1000);
+            h.put("skippedTicks", t.skippedTicks());
+            ArrayNode rings = h.putArray("rings");
+            for (HeartbeatStats.Ring r : heartbeats.rings()) {
+                ObjectNode o = rings.addObject();
+                o.put("ring", r.ring());
+                o.put("address", r.address());
+                o.put("sent", r.sent());
+                o.put("sendErrors", r.sendErrors());
+                o.put("received", r.received());
+                o.put("receiveErrors", r.receiveErrors());
+                o.put("accepted", r.accepted());
+                ObjectNode ringDropped = o.putObject("dropped");
+                r.dropped().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                        .forEach(d -> ringDropped.put(d.getKey().label(), d.getValue()));
+            }
         }
         DiskLiveness.Stats s = disk.stats();
         ObjectNode copies = root.putObject("quorumDisk");
         copies.put("primary", s.primaryHealthy() ? "ok" : "failing");
         copies.put("shadow", s.shadowHealthy() ? "ok" : "failing");
         copies.put("repairs", s.repairs());
+        if (diskIo != null) {
+            DiskIoStats.Totals io = diskIo.totals();
+            ObjectNode o = copies.putObject("io");
+            o.put("cycles", io.cycles());
+            o.put("cycleLatencyTotalMicros", io.cycleNanosTotal() / 1000);
+            o.put("cycleLatencyLastMicros", io.lastCycleNanos() / 1000);
+            o.put("cycleLatencyRecentMaxMicros", io.recentMaxCycleNanos() / 1000);
+            o.put("cycleLatencyMaxMicros", io.maxCycleNanos() / 1000);
+            o.put("reads", io.reads());
+            o.put("writes", io.writes());
+            o.put("bytesRead", io.bytesRead());
+            o.put("bytesWritten", io.bytesWritten());
+        }
         ArrayNode nodes = root.putArray("nodes");
         for (DiskLiveness.NodeView v : disk.view()) {
             ObjectNode n = nodes.addObject();
@@ -93,6 +135,11 @@ public final class StatusJson {
             if (v.slot() != null) {
                 n.put("slotIncarnation", v.slot().incarnation());
                 n.put("counter", Long.toUnsignedString(v.slot().counter()));
+                // How long the counter has not advanced, as of this node's last read of the slot.
+                n.put("slotAgeMillis", v.unchangedForNanos() / 1_000_000L);
+            }
+            if (heartbeats != null && v.nodeId() != self.id()) {
+                heartbeatsFrom(n, heartbeats, v.nodeId(), nowNanos);
             }
         }
         ArrayNode devices = root.putArray("fenceDevices");
@@ -115,6 +162,35 @@ public final class StatusJson {
         if (workloads != null) {
             workloads.status(root);
         }
-        return root.toString() + "\n";
+        return root;
+    }
+
+    /**
+     * What the rings heard from {@code nodeId}: {@code heartbeatAgeMillis} since the last beat on
+     * any ring (absent while none was heard), and per ring the same with the beats accepted and missed.
+     */
+    private static void heartbeatsFrom(ObjectNode n, HeartbeatStats heartbeats, int nodeId, long nowNanos) {
+        ArrayNode perRing = JSON.createArrayNode();
+        long youngestMillis = Long.MAX_VALUE;
+        for (HeartbeatStats.Ring r : heartbeats.rings()) {
+            for (HeartbeatStats.Peer p : r.peers()) {
+                if (p.nodeId() != nodeId) {
+                    continue;
+                }
+                ObjectNode o = perRing.addObject();
+                o.put("ring", r.ring());
+                if (p.heard()) {
+                    long ageMillis = Math.max(0, nowNanos - p.lastHeardNanos()) / 1_000_000L;
+                    o.put("heartbeatAgeMillis", ageMillis);
+                    youngestMillis = Math.min(youngestMillis, ageMillis);
+                }
+                o.put("accepted", p.accepted());
+                o.put("missed", p.missed());
+            }
+        }
+        if (youngestMillis != Long.MAX_VALUE) {
+            n.put("heartbeatAgeMillis", youngestMillis);
+        }
+        n.set("heartbeatRings", perRing);
     }
 }

@@ -92,6 +92,8 @@ final class WorkloadHost implements AutoCloseable {
     private long coordinatorGeneration;
     /** {@link #settling}: the join timeout plus the network timeout. */
     private final long settleNanos;
+    /** Switched-over nodes this coordinator saw with work left to move: {@code event=switchover-done} once each has none. */
+    private final java.util.Set<Integer> switchovers = new java.util.TreeSet<>();
 
     WorkloadHost(ClusterConfig config, NodeConfig node, KvLog log, Consumer<Runnable> loop, WorkloadBlocks blocks,
                  java.nio.file.Path veRunDir, long incarnation, Cluster cluster) {
@@ -216,6 +218,7 @@ final class WorkloadHost implements AutoCloseable {
         if (writing || !cluster.coordinator(now) || !answersKnown || answersGeneration != cluster.leaseGeneration()) {
             return;
         }
+        switchoverProgress();
         OwnerTable.Context ctx = context(now);
         OperatorRequest r = requests.poll();
         if (r != null) {
@@ -237,6 +240,30 @@ final class WorkloadHost implements AutoCloseable {
         holds.putAll(newHolds);
         if (!plan.writes().isEmpty()) {
             write(plan.writes(), null);
+        }
+    }
+
+    /**
+     * Logs {@code event=switchover-done} (for hooks, docs/hooks.md) once a switched-over node has
+     * nothing left to move: none of its workloads migrating or moving, none running there except
+     * VEs whose migration failed ({@code stayed}), as {@code baton node switchover} waits for.
+     */
+    private void switchoverProgress() {
+        for (NodeConfig n : config.nodes()) {
+            if (!settings.switchover(n.id())) {
+                switchovers.remove(n.id());
+                continue;
+            }
+            List<WorkloadRecord> on = table.values().stream().filter(r -> r.ownerId() == n.id()).toList();
+            boolean busy = on.stream().anyMatch(r -> r.migrating() || r.nextId() != 0
+                    || (r.desired() == Placement.Desired.RUNNING && !r.migrationFailed()));
+            if (busy) {
+                switchovers.add(n.id());
+            } else if (switchovers.remove(n.id())) {
+                List<String> stayed = on.stream().filter(r -> r.desired() == Placement.Desired.RUNNING).map(WorkloadRecord::name).toList();
+                log.line(stayed.isEmpty() ? KvLog.Level.INFO : KvLog.Level.WARN, "event=switchover-done node=" + n.name()
+                        + " stayed=" + KvLog.q(String.join(",", stayed)));
+            }
         }
     }
 
@@ -431,6 +458,9 @@ final class WorkloadHost implements AutoCloseable {
                     return;
                 }
                 settings = next;
+                if (next.switchover(target)) {
+                    switchovers.add(target); // a node with nothing to move is done at the next table read
+                }
                 log.warn("event=node-settings node=" + name + " request=" + KvLog.q(r.kind().label) + " standby=" + next.standby(target)
                         + " switchover=" + next.switchover(target) + " by=" + KvLog.q(who));
                 sendAnswer(new OperatorAnswer(r.requesterId(), r.seq(), true, gen, System.currentTimeMillis(), done));

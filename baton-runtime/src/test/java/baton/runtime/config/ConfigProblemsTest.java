@@ -169,8 +169,8 @@ class ConfigProblemsTest {
         @Test
         void notAMapping() {
             assertProblem(onlyProblemIn("- cluster\n- nodes\n"), 1, Problem.WHOLE_FILE,
-                    "expected a mapping with the keys cluster, nodes, quorumDisk, timeouts, fenceDevices, fencing, ves, services, migration,"
-                            + " found a list",
+                    "expected a mapping with the keys cluster, nodes, quorumDisk, timeouts, fenceDevices, fencing, ves, services, migration, api,"
+                            + " hooks, found a list",
                     "cluster:, nodes:, quorumDisk:");
         }
 
