@@ -33,7 +33,9 @@ final class FenceLedger implements AutoCloseable {
     private final int maxNodeId;
     private final KvLog log;
     private final Consumer<Runnable> loop;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("baton-fence-ledger").factory());
+    /** A platform thread: disk writes must not wait for a virtual-thread carrier (see NodeDaemon's ticker). */
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon(true).priority(Thread.MAX_PRIORITY).name("baton-fence-ledger").factory());
 
     // Worker state.
     private long nextSeq;

@@ -117,6 +117,8 @@ public final class NodeDaemon {
     private final WorkloadHost workloads;
     private final RunDir runDir;
     private final BlockingQueue<Input> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
+    private final java.util.concurrent.ExecutorService diskIo = java.util.concurrent.Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon(true).priority(Thread.MAX_PRIORITY).name("baton-disk-io-", 0).factory());
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final DiskIoStats stats = new DiskIoStats();
     private final AtomicBoolean statusWriting = new AtomicBoolean();
@@ -266,7 +268,11 @@ public final class NodeDaemon {
 
     /** Runs the event loop until the node stops; returns the process exit status. */
     public int run() {
-        Thread ticker = Thread.ofVirtual().name("baton-ticker").start(this::tick);
+        // The loop's clock and its disk I/O run on platform threads of their own, never on the
+        // virtual-thread scheduler's few carriers, which CPU-bound work elsewhere in the daemon
+        // (the API's TLS, JSON, a hook's output) can hold for a while: a late tick or a disk
+        // completion queued behind it would look like a slow disk and make the node leave.
+        Thread ticker = Thread.ofPlatform().daemon(true).priority(Thread.MAX_PRIORITY).name("baton-ticker").start(this::tick);
         try {
             if (runDir != null) {
                 runDir.writePid(node.name(), ProcessHandle.current().pid());
@@ -286,7 +292,7 @@ public final class NodeDaemon {
             // The loop gets a platform thread of its own name: the lab's tests freeze it by that name
             // to show a stuck loop (the JVM does not rename a launcher's main thread for the OS).
             RuntimeException[] broke = new RuntimeException[1];
-            Thread loop = Thread.ofPlatform().name("baton-loop").start(() -> {
+            Thread loop = Thread.ofPlatform().priority(Thread.MAX_PRIORITY).name("baton-loop").start(() -> {
                 try {
                     while (running) {
                         Input in = inbox.poll(1, TimeUnit.SECONDS);
@@ -322,6 +328,7 @@ public final class NodeDaemon {
                 supervisor.stop();
             }
             ticker.interrupt();
+            diskIo.shutdownNow(); // an I/O stuck in the kernel keeps its (daemon) thread; nothing waits for it
             if (heartbeats != null) {
                 heartbeats.close();
             }
@@ -922,7 +929,7 @@ public final class NodeDaemon {
         byte[] run(DiskCopy d) throws IOException;
     }
 
-    /** A write on a virtual thread; its error (or null) comes back to the loop as {@code done}'s input. */
+    /** A write on a disk I/O thread; its error (or null) comes back to the loop as {@code done}'s input. */
     private void io(Copy c, String what, DiskOp op, java.util.function.Function<String, Input> done) {
         read(c, what, d -> {
             op.run(d);
@@ -930,10 +937,15 @@ public final class NodeDaemon {
         }, (bytes, err) -> done.apply(err));
     }
 
-    /** A read (or any I/O) on a virtual thread; its bytes or its error come back to the loop as {@code done}'s input. */
+    /**
+     * A read (or any I/O) on a disk I/O thread; its bytes or its error come back to the loop as
+     * {@code done}'s input. The pool grows when an I/O hangs (a dead disk holds its thread, the
+     * other copy's I/O takes another), and its idle threads go after a minute.
+     */
     private void read(Copy c, String what, DiskRead op, java.util.function.BiFunction<byte[], String, Input> done) {
         DiskCopy d = disk.copy(c);
-        Thread.ofVirtual().name("baton-disk-" + what).start(() -> {
+        Runnable task = () -> {
+            Thread.currentThread().setName("baton-disk-" + what);
             byte[] bytes = null;
             String err = null;
             if (d == null) {
@@ -946,7 +958,12 @@ public final class NodeDaemon {
                 }
             }
             offer(done.apply(bytes, err));
-        });
+        };
+        try {
+            diskIo.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // The node is stopping: nobody waits for the answer.
+        }
     }
 
     private void offer(Input in) {

@@ -57,12 +57,14 @@ final class OperatorSurfaces implements AutoCloseable {
     }
 
     /**
-     * Starts the API on the node's first address on a thread of its own, so that loading TLS
-     * (and generating the certificate on a first start) never delays the event loop; on failure
-     * says why in the log and runs on without it.
+     * Starts the API on the node's first address on a low-priority platform thread of its own, so
+     * that loading TLS (and generating the certificate on a first start), about a second of CPU,
+     * neither delays the event loop nor holds a virtual-thread carrier; on failure says why in
+     * the log and runs on without it.
      */
     void startApi(ClusterKey key, QuorumDisk disk, DiskHeader header) {
-        Thread.ofVirtual().name("baton-api-start").start(() -> startApiNow(key, disk, header));
+        Thread.ofPlatform().daemon(true).priority(Thread.MIN_PRIORITY).name("baton-api-start")
+                .start(() -> startApiNow(key, disk, header));
     }
 
     private void startApiNow(ClusterKey key, QuorumDisk disk, DiskHeader header) {

@@ -70,7 +70,9 @@ final class WorkloadHost implements AutoCloseable {
     private final List<Placement.Spec> specs;
     private final java.util.Set<Integer> migratable;
     private final long readEveryNanos;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("baton-workload-disk").factory());
+    /** A platform thread: disk writes must not wait for a virtual-thread carrier (see NodeDaemon's ticker). */
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon(true).priority(Thread.MAX_PRIORITY).name("baton-workload-disk").factory());
 
     // Loop state.
     private WorkloadAgent agent;
