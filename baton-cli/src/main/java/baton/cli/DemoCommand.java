@@ -43,6 +43,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-ves", description = "Run the service only, no VEs (no QEMU needed).")
     boolean noVes;
 
+    @Option(names = "--dashboard-port", defaultValue = "7481",
+            description = {"Forward 127.0.0.1:PORT+i-1 on this host to node i's API and dashboard (default ${DEFAULT-VALUE}:",
+                    "node-1 at 7481, node-2 at 7482, ...); a port that is taken is replaced by a free one."})
+    int dashboardPort;
+
     /** The VEs' names, when they run (QEMU and the test guest are there). */
     private final List<String> ves = new ArrayList<>();
     private static final String SERVICE = "clock";
@@ -52,6 +57,8 @@ final class DemoCommand implements Callable<Integer> {
 
     private LabCluster cluster;
     private PowerLab power;
+    /** One forwarded port per node, index 0 for node-1: the nodes' addresses exist only inside the lab. */
+    private final List<baton.lab.PortRelay> relays = new ArrayList<>();
     private ClusterConfig cfg;
     private ClusterKey key;
 
@@ -144,6 +151,56 @@ final class DemoCommand implements Callable<Integer> {
                 cfg.quorumDisk().primary(), config, dir, ves.isEmpty() ? "no VEs" : String.join(", ", ves),
                 ves.isEmpty() ? "-" : veIp(1).replaceAll("\\.\\d+$", ".10x"), SERVICE, ownersLog,
                 config, cluster.runDir(), config, cluster.runDir(), config, config);
+        forwardDashboards();
+    }
+
+    /**
+     * Forwards a port on this host's loopback to each node's API (the relay runs in the lab's
+     * client host) and prints where the dashboard is and its token. The relay passes TLS through:
+     * the browser sees the node's own self-signed certificate, made for the node's address.
+     */
+    private void forwardDashboards() {
+        String token = baton.runtime.api.ApiToken.of(key).text();
+        StringBuilder where = new StringBuilder();
+        for (int i = 1; i <= nodes; i++) {
+            // A node starts its API once it has joined, on a thread of its own (TLS takes a moment).
+            if (!awaitLog(i, "event=api-listening", java.time.Duration.ofSeconds(30))) {
+                say("(node-%d's API is not listening yet: %s)", i, grep(power.log(i), "event=api-"));
+            }
+            var node = cfg.node("node-" + i).orElseThrow();
+            var target = cfg.api().address(node);
+            Path socket = dir.resolve("dashboard-node-" + i + ".sock");
+            baton.lab.PortRelay relay;
+            try {
+                try {
+                    relay = baton.lab.PortRelay.open(cluster.lab().client(), socket, target.getAddress(), target.getPort(),
+                            dashboardPort + i - 1);
+                } catch (java.net.BindException taken) {
+                    relay = baton.lab.PortRelay.open(cluster.lab().client(), socket, target.getAddress(), target.getPort(), 0);
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                say("(node-%d's dashboard is not forwarded: %s)", i, e.getMessage());
+                continue;
+            }
+            relays.add(relay);
+            where.append(String.format("                  node-%d: https://127.0.0.1:%d/   (its API: %s)%n", i, relay.port(),
+                    cfg.api().url(node)));
+        }
+        if (relays.isEmpty()) {
+            return;
+        }
+        say("""
+                dashboard: https://127.0.0.1:%d/?token=%s
+                  (the page signs in with the token and remembers it in a cookie; every node serves the same
+                  dashboard, forwarded from this host's loopback into the lab:)
+                %s  its certificate is self-signed, made by the node on its first start: the browser asks once
+                  API token: %s   (./baton api token -c %s prints it; curl -k -H 'Authorization: Bearer TOKEN')""",
+                relays.getFirst().port(), token, where, token, cluster.config(1));
+    }
+
+    /** The forwarded dashboard port of node {@code n} (1-based), or 0 when it is not forwarded. */
+    int dashboardPort(int n) {
+        return n <= relays.size() ? relays.get(n - 1).port() : 0;
     }
 
     /** The workloads: two VEs when QEMU and the test guest can be had (else says why), and the service. */
@@ -599,6 +656,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private synchronized void tearDown() {
+        relays.forEach(baton.lab.PortRelay::close);
+        relays.clear();
         if (power != null) {
             power.close();
             power = null;

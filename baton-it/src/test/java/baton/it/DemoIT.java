@@ -4,17 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import baton.lab.Cmd;
 import baton.lab.ExecResult;
+import baton.lab.Poll;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's first command: the demo comes up with its VEs and its service, runs its tour
- * (a standby moves a VE, a killed node's service is recovered after its fence), and leaves
- * nothing behind.
+ * The README's first command: the demo comes up with its VEs and its service, prints where its
+ * dashboard is and the token, serves the dashboard and the API on this host's loopback while it
+ * runs, runs its tour (a standby moves a VE, a switchover moves one live, a killed node's service
+ * is recovered after its fence), and leaves nothing behind: no namespace, no process, no port.
  */
 class DemoIT {
     @Test
@@ -22,9 +26,34 @@ class DemoIT {
         Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "baton-demo-it-");
         List<String> before = namespaces();
         List<String> cmd = new ArrayList<>(Cluster.java("demo", "--tour", "--dir", dir.resolve("demo").toString()));
-        ExecResult r = Cmd.run(Duration.ofMinutes(5), cmd);
+        Path out = dir.resolve("demo.out");
+        Process demo = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         try {
+            Pattern dashboard = Pattern.compile("dashboard: https://127\\.0\\.0\\.1:([0-9]+)/\\?token=([0-9a-f]{64})");
+            Matcher m = dashboard.matcher("");
+            assertThat(Poll.until(Duration.ofMinutes(3), () -> m.reset(read(out)).find() || !demo.isAlive()))
+                    .as("the demo prints its dashboard").isTrue();
+            assertThat(m.reset(Files.readString(out)).find()).as(Files.readString(out)).isTrue();
+            int port = Integer.parseInt(m.group(1));
+            String token = m.group(2);
+            String base = "https://127.0.0.1:" + port;
+            // The API answers on this host's loopback, through the forwarded port, with the printed token only.
+            ExecResult status = curl("-H", "Authorization: Bearer " + token, base + "/api/v1/status");
+            assertThat(status.exitCode()).as(status.describe() + "\n" + read(out)).isZero();
+            assertThat(status.stdout()).contains("\"cluster\":\"demo\"").contains("\"node\":\"node-1\"");
+            assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", base + "/api/v1/status").stdout()).isEqualTo("401");
+            assertThat(curl("-o", "/dev/null", "-w", "%{http_code}", base + "/?token=" + token).stdout()).isEqualTo("303");
+            assertThat(curl("-b", "baton_token=" + token, base + "/").stdout()).contains("<title>Baton");
+            Matcher second = Pattern.compile("node-2: https://127\\.0\\.0\\.1:([0-9]+)/").matcher(Files.readString(out));
+            assertThat(second.find()).isTrue();
+            assertThat(curl("-H", "Authorization: Bearer " + token, "https://127.0.0.1:" + second.group(1) + "/api/v1/status").stdout())
+                    .contains("\"node\":\"node-2\"");
+
+            assertThat(demo.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).as(Files.readString(out)).isTrue();
+            ExecResult r = new ExecResult(cmd, demo.exitValue(), Files.readString(out), "", false);
             assertThat(r.exitCode()).as(r.describe()).isZero();
+            assertThat(curl("-o", "/dev/null", base + "/").exitCode()).as("the forwarded port is closed").isNotZero();
             assertThat(r.stdout())
                     .contains("cluster 'demo' is up: 3 node daemons")
                     .containsPattern("node-3 +3 +network-lost +fresh")
@@ -48,10 +77,27 @@ class DemoIT {
             assertThat(Cmd.run(Duration.ofSeconds(5), "pgrep", "-f", dir.toString()).exitCode())
                     .as("no demo node process is left").isEqualTo(1);
         } finally {
+            demo.destroy(); // its shutdown hook tears the cluster down
+            demo.waitFor(2, java.util.concurrent.TimeUnit.MINUTES);
             try (var s = Files.walk(dir)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    /** curl on this host, not checking the node's self-signed certificate (the API tests pin it; here it is the port that counts). */
+    static ExecResult curl(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-k", "--max-time", "10"));
+        cmd.addAll(List.of(args));
+        return Cmd.run(Duration.ofSeconds(15), cmd);
     }
 
     /** The lab namespaces on the machine (other tests' labs come and go; the demo's must go). */
