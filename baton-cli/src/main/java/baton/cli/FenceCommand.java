@@ -81,7 +81,7 @@ final class FenceCommand implements Callable<Integer> {
                 description = "How long to wait for the coordinator's answer (default: ${DEFAULT-VALUE}).")
         int waitSeconds;
 
-        @Option(names = "--json", description = "Print the final record as JSON.")
+        @Option(names = "--json", description = "Machine-readable output: the coordinator's answer (with --plan, the plan) as JSON.")
         boolean json;
 
         int send(ClusterConfig cfg, OperatorRequest.Kind kind, NodeConfig victim, String reason) throws Exception {

@@ -10,6 +10,7 @@ import baton.runtime.node.ExitStatus;
 import baton.runtime.ve.VeSpec;
 import baton.runtime.workload.WorkloadBlocks;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -119,8 +120,9 @@ final class MigrateCommand {
             if (plan) {
                 return FenceCommand.withDisk(cfg, false, (disk, header, key) -> {
                     Map<Integer, WorkloadRecord> records = read(cfg, new WorkloadBlocks(disk, header.clusterId(), key, maxId(cfg)));
-                    List<String> lines = plan(cfg, n, mode.mode, records, StatusCommand.daemonView(cfg, requester.runDir, requester.as));
-                    lines.forEach(System.out::println);
+                    Plan p = plan(cfg, n, mode.mode, records, StatusCommand.daemonView(cfg, requester.runDir, requester.as),
+                            to == null ? null : FenceCommand.node(cfg, to));
+                    System.out.println(requester.json ? DiskCommand.JSON.writeValueAsString(p.json()) : String.join("\n", p.lines()));
                     return ExitStatus.OK;
                 });
             }
@@ -205,49 +207,91 @@ final class MigrateCommand {
         return blocks.read(cfg.workloads().stream().map(WorkloadConfig::id).toList(), false).records();
     }
 
+    /** One workload of a switchover plan: what happens to it, where to, and about how much it sends. */
+    record PlanEntry(String kind, String name, String action, String target, long mib, double seconds, String refusal) {}
+
+    /** A switchover's dry run: {@code --plan}, as text lines or as JSON ({@code --json}). */
+    record Plan(String node, Mode mode, int maxParallel, String rateSource, List<PlanEntry> entries, boolean fromStatus) {
+        List<String> lines() {
+            List<String> out = new ArrayList<>();
+            out.add("switchover of " + node + " (" + mode + "), at most " + maxParallel + " VE(s) at once:");
+            for (PlanEntry e : entries) {
+                out.add(switch (e.action()) {
+                    case "cold" -> "  service " + e.name() + ": moves cold to " + e.target() + " (stopped on " + node
+                            + ", then started there; its resources stop in reverse order and start in order)";
+                    case "refused" -> "  ve " + e.name() + ": CANNOT MOVE: " + e.refusal();
+                    default -> String.format(Locale.ROOT, "  ve %s: migrates %s to %s; about %d MiB to send (its RAM; more if it"
+                            + " writes to memory meanwhile), about %.1f s at %s", e.name(), mode, e.target(), e.mib(), e.seconds(), rateSource);
+                });
+            }
+            if (entries.isEmpty()) {
+                out.add("  nothing runs on " + node);
+            }
+            if (!fromStatus) {
+                out.add("(no fresh status of a daemon on this machine: targets are the coordinator's choice at the time)");
+            }
+            return out;
+        }
+
+        ObjectNode json() {
+            ObjectNode o = DiskCommand.JSON.createObjectNode();
+            o.put("node", node);
+            o.put("mode", mode.name());
+            o.put("maxParallel", maxParallel);
+            o.put("rate", rateSource);
+            o.put("fromStatus", fromStatus);
+            var list = o.putArray("workloads");
+            for (PlanEntry e : entries) {
+                ObjectNode w = list.addObject();
+                w.put("kind", e.kind());
+                w.put("name", e.name());
+                w.put("action", e.action());
+                if (e.refusal() != null) {
+                    w.put("refusal", e.refusal());
+                } else {
+                    w.put("target", e.target());
+                }
+                if (e.action().equals("migrate")) {
+                    w.put("mib", e.mib());
+                    w.put("seconds", Math.round(e.seconds() * 10) / 10.0);
+                }
+            }
+            return o;
+        }
+    }
+
     /**
-     * The dry run: every workload on {@code n}, where it would go and how, the expected transfer
-     * (a VE's RAM, once; more for a guest that writes to its memory while it is sent) and time,
-     * and what cannot move.
+     * What a switchover of {@code n} would do: every workload it runs, VEs migrating (to
+     * {@code to} if given, else where placement puts them as this machine's daemon sees the
+     * nodes) with their expected transfer, services moving cold, and VEs that cannot move.
      */
-    static List<String> plan(ClusterConfig cfg, NodeConfig n, Mode mode, Map<Integer, WorkloadRecord> records, JsonNode view) {
-        List<String> out = new ArrayList<>();
+    static Plan plan(ClusterConfig cfg, NodeConfig n, Mode mode, Map<Integer, WorkloadRecord> records, JsonNode view, NodeConfig to) {
         long rate = cfg.migration().maxBandwidthBytesPerSecond() > 0 ? cfg.migration().maxBandwidthBytesPerSecond() : ASSUMED_RATE;
         String rateText = cfg.migration().maxBandwidthBytesPerSecond() > 0 ? "migration.maxBandwidthMiBps"
                 : "an assumed " + (ASSUMED_RATE >> 20) + " MiB/s";
         List<Placement.Node> nodes = nodesOf(cfg, view);
-        out.add("switchover of " + n.name() + " (" + mode + "), at most " + cfg.migration().maxParallel() + " VE(s) at once:");
-        int moving = 0;
+        List<PlanEntry> entries = new ArrayList<>();
         for (WorkloadConfig w : cfg.workloads()) {
             WorkloadRecord r = records.get(w.id());
             if (r == null || r.ownerId() != n.id() || r.desired() != Placement.Desired.RUNNING) {
                 continue;
             }
-            moving++;
             String target = targetOf(cfg, w, n, nodes);
             if (w.kind() == WorkloadConfig.Kind.SERVICE) {
-                out.add("  service " + w.name() + ": moves cold to " + target + " (stopped on " + n.name() + ", then started there;"
-                        + " its resources stop in reverse order and start in order)");
+                entries.add(new PlanEntry("service", w.name(), "cold", target, 0, 0, null));
                 continue;
             }
             VeSpec spec = w.ve();
             Optional<String> refusal = refusal(cfg, spec, mode);
             if (refusal.isPresent()) {
-                out.add("  ve " + w.name() + ": CANNOT MOVE: " + refusal.get());
+                entries.add(new PlanEntry("ve", w.name(), "refused", null, 0, 0, refusal.get()));
                 continue;
             }
             long bytes = (long) spec.memoryMib() << 20;
-            double seconds = (double) bytes / rate;
-            out.add(String.format(Locale.ROOT, "  ve %s: migrates %s to %s; about %d MiB to send (its RAM; more if it writes"
-                    + " to memory meanwhile), about %.1f s at %s", w.name(), mode, target, spec.memoryMib(), seconds, rateText));
+            entries.add(new PlanEntry("ve", w.name(), "migrate", to != null ? to.name() : target, spec.memoryMib(),
+                    (double) bytes / rate, null));
         }
-        if (moving == 0) {
-            out.add("  nothing runs on " + n.name());
-        }
-        if (view == null) {
-            out.add("(no fresh status of a daemon on this machine: targets are the coordinator's choice at the time)");
-        }
-        return out;
+        return new Plan(n.name(), mode, cfg.migration().maxParallel(), rateText, entries, view != null);
     }
 
     /** Without a bandwidth limit, what a plan assumes a migration sends per second (a 10 GbE link, roughly). */

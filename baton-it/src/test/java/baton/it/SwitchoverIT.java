@@ -149,6 +149,16 @@ class SwitchoverIT {
             ExecResult r = s.baton(2, "node", "switchover", "node-1", "--plan");
             assertThat(r.exitCode()).as(r.describe()).isZero();
             assertThat(r.stdout()).contains("ve web: migrates live to").contains("128 MiB");
+            ExecResult json = s.baton(2, "node", "switchover", "node-1", "--plan", "--to", "node-3", "--mode", "checkpoint", "--json");
+            assertThat(json.exitCode()).as(json.describe()).isZero();
+            JsonNode plan = ServiceLab.JSON.readTree(json.stdout());
+            assertThat(plan.path("node").asText()).isEqualTo("node-1");
+            assertThat(plan.path("mode").asText()).isEqualTo("checkpoint");
+            JsonNode web = plan.path("workloads").get(0);
+            assertThat(web.path("name").asText()).isEqualTo("web");
+            assertThat(web.path("action").asText()).isEqualTo("migrate");
+            assertThat(web.path("target").asText()).isEqualTo("node-3");
+            assertThat(web.path("mib").asLong()).isEqualTo(128);
             assertThat(s.workload(2, "web").path("owner").asText()).isEqualTo("node-1");
             assertThat(s.status(2).path("maintenance").toString()).doesNotContain("node-1");
         });
