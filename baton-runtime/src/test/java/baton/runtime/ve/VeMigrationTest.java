@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** The pure parts of {@link VeMigration} and the incoming command line; the rest runs against real QEMU in VeMigrationIT. */
 class VeMigrationTest {
     @Test
-    void anIncomingVeHasTheSameCommandLinePlusIncomingDefer() {
+    void anIncomingVeHasTheSameCommandLinePlusIncomingDeferAndItsRamFaultedInAtStart() {
         VeSpec spec = new VeSpec("web", 128, 1, new VeSpec.Boot.Kernel(Path.of("/vmlinuz"), Optional.empty(), ""),
                 List.of(new VeSpec.Nic("52:54:00:00:00:01", "br0")), VeSpec.Accel.TCG);
         VeFiles files = VeFiles.under(Path.of("/run/baton/ve"), "web");
@@ -20,7 +20,7 @@ class VeMigrationTest {
         List<String> incoming = QemuCommand.buildIncoming(spec, files, VeSpec.Accel.TCG);
 
         assertThat(incoming.subList(0, normal.size())).isEqualTo(normal);
-        assertThat(incoming.subList(normal.size(), incoming.size())).containsExactly("-incoming", "defer");
+        assertThat(incoming.subList(normal.size(), incoming.size())).containsExactly("-incoming", "defer", "-mem-prealloc");
     }
 
     @Test
