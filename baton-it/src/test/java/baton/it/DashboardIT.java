@@ -2,6 +2,7 @@ package baton.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import baton.lab.ExecResult;
 import baton.lab.PortRelay;
 import baton.runtime.api.ApiToken;
 import baton.runtime.config.ApiConfig;
@@ -81,7 +82,7 @@ class DashboardIT {
                 atAGlance(s, browser, base, token);
                 reconnects(browser, relay);
                 screenshot(browser, buildDir().resolve("dashboard.png"));
-                switchover(s, browser, buildDir());
+                switchover(s, browser, buildDir(), token);
             }
         });
     }
@@ -202,7 +203,57 @@ class DashboardIT {
      * story from the cluster itself (the CLI's status, the MAC seen behind the new node's port);
      * then Resume through the dialog ends the maintenance.
      */
-    static void switchover(VeFailoverIT.Setup s, DashboardBrowser b, Path shots) throws Exception {
+    static void switchover(VeFailoverIT.Setup s, DashboardBrowser b, Path shots, String token) throws Exception {
+        // Meanwhile the other nodes' APIs, one of which takes no part in a migration at any time
+        // (two VEs, three nodes): it must show QEMU's figures as a node taking part reported them.
+        List<String> remote = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean watching = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread watcher = Thread.ofVirtual().name("operations-watch").start(() -> {
+            while (watching.get()) {
+                for (int i = 2; i <= 3; i++) {
+                    remote.addAll(remoteProgress(s, i, token));
+                }
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        try {
+            switchoverInPage(s, b, shots);
+        } finally {
+            watching.set(false);
+            watcher.join(10_000);
+        }
+        System.out.println("DashboardIT: progress reported by another node " + remote.stream().limit(20).toList());
+        assertThat(remote).as("a node taking no part in a migration shows its progress (/api/v1/operations)").isNotEmpty();
+    }
+
+    /** What node {@code on}'s /api/v1/operations shows of migrations it takes no part in, with figures. */
+    static List<String> remoteProgress(VeFailoverIT.Setup s, int on, String token) {
+        ExecResult r = s.c().host(on).run(Duration.ofSeconds(5), "curl", "-sk", "--max-time", "2", "-H", "Authorization: Bearer " + token,
+                "https://" + s.c().host(on).address().getHostAddress() + ":" + ApiConfig.DEFAULT_PORT + "/api/v1/operations");
+        List<String> seen = new java.util.ArrayList<>();
+        if (r.exitCode() != 0) {
+            return seen;
+        }
+        try {
+            for (JsonNode op : ServiceLab.JSON.readTree(r.stdout())) {
+                JsonNode p = op.path("progress");
+                String by = p.path("reportedBy").asText("");
+                if (!by.isEmpty() && !by.equals("node-" + on) && p.path("totalBytes").asLong() > 0) {
+                    seen.add("node-" + on + ": " + op.path("workload").asText() + " " + p.path("transferredBytes").asLong() + "/"
+                            + p.path("totalBytes").asLong() + " bytes, as " + by + " reported " + p.path("ageMillis").asLong() + " ms ago");
+                }
+            }
+        } catch (java.io.IOException e) {
+            // Cut off mid-answer: ask again.
+        }
+        return seen;
+    }
+
+    static void switchoverInPage(VeFailoverIT.Setup s, DashboardBrowser b, Path shots) throws Exception {
         // Every state of every bar the page shows, recorded in the page as it changes (a bar may live for a second only).
         b.script("""
                 window.batonBars = [];

@@ -78,6 +78,7 @@ public final class ApiServer implements AutoCloseable {
     private final ClusterConfig config;
     private final NodeConfig self;
     private final ApiToken token;
+    private final PeerSeal peers;
     private final Sources sources;
     private final KvLog log;
     private final HttpsServer server;
@@ -88,21 +89,26 @@ public final class ApiServer implements AutoCloseable {
     private final AtomicLong lastUnauthorizedLogNanos = new AtomicLong(System.nanoTime() - 60_000_000_000L);
     private volatile boolean closed;
 
-    private ApiServer(ClusterConfig config, NodeConfig self, ApiToken token, Sources sources, KvLog log, HttpsServer server) {
+    private ApiServer(ClusterConfig config, NodeConfig self, ApiToken token, PeerSeal peers, Sources sources, KvLog log,
+                      HttpsServer server) {
         this.config = config;
         this.self = self;
         this.token = token;
+        this.peers = peers;
         this.sources = sources;
         this.log = log;
         this.server = server;
     }
 
-    /** Binds {@code address:port} and starts serving. */
-    public static ApiServer start(ClusterConfig config, NodeConfig self, ApiToken token, SSLContext tls, Sources sources, KvLog log,
-                                  InetSocketAddress address) throws IOException {
+    /**
+     * Binds {@code address:port} and starts serving: operators with {@code token}, the other
+     * nodes ({@link #PEER_MIGRATIONS}) with requests sealed by {@code peers}.
+     */
+    public static ApiServer start(ClusterConfig config, NodeConfig self, ApiToken token, PeerSeal peers, SSLContext tls,
+                                  Sources sources, KvLog log, InetSocketAddress address) throws IOException {
         HttpsServer http = HttpsServer.create(address, 64);
         http.setHttpsConfigurator(new HttpsConfigurator(tls));
-        ApiServer api = new ApiServer(config, self, token, sources, log, http);
+        ApiServer api = new ApiServer(config, self, token, peers, sources, log, http);
         http.createContext("/", api::handle);
         http.setExecutor(api.executor);
         http.start();
@@ -145,6 +151,10 @@ public final class ApiServer implements AutoCloseable {
         // Not try-with-resources: that would close the exchange before the catch blocks answer it.
         try {
             route = routeOf(path);
+            if (path.equals(PEER_MIGRATIONS)) {
+                status = peerMigrations(ex, method);
+                return;
+            }
             if (!authorized(ex, path)) {
                 status = 401;
                 refuseUnauthorized(ex, path);
@@ -184,7 +194,8 @@ public final class ApiServer implements AutoCloseable {
         }
         String r = "/" + String.join("/", p);
         return Set.of("/api/v1/status", "/api/v1/nodes", "/api/v1/workloads", "/api/v1/disk", "/api/v1/fence-devices",
-                "/api/v1/events", "/api/v1/events/stream", "/api/v1/operations", "/metrics", "/dashboard.js", "/dashboard.css")
+                "/api/v1/events", "/api/v1/events/stream", "/api/v1/operations", PEER_MIGRATIONS, "/metrics", "/dashboard.js",
+                "/dashboard.css")
                 .contains(r) ? r : "other";
     }
 
@@ -213,6 +224,44 @@ public final class ApiServer implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * Where another node asks for the progress of the migrations this node takes part in (see
+     * {@link PeerProgress}): not with the operators' token but with a request sealed with the
+     * cluster key ({@link PeerSeal}), answered with a sealed body.
+     */
+    public static final String PEER_MIGRATIONS = "/api/v1/peer/migrations";
+    static final String PEER_FROM = "X-Baton-Peer-From";
+    static final String PEER_NONCE = "X-Baton-Peer-Nonce";
+    static final String PEER_SEAL = "X-Baton-Peer-Seal";
+
+    private int peerMigrations(HttpExchange ex, String method) throws ApiError, IOException {
+        String from = ex.getRequestHeaders().getFirst(PEER_FROM);
+        String nonce = ex.getRequestHeaders().getFirst(PEER_NONCE);
+        if (from == null || config.node(from).isEmpty() || !PeerSeal.wellFormed(nonce)
+                || !PeerSeal.matches(peers.request(from, nonce, PEER_MIGRATIONS), ex.getRequestHeaders().getFirst(PEER_SEAL))) {
+            refuseUnauthorized(ex, PEER_MIGRATIONS);
+            return 401;
+        }
+        requireMethod(method, "GET");
+        ObjectNode reply = JSON.createObjectNode();
+        reply.put("node", self.name());
+        ArrayNode list = reply.putArray("migrations");
+        ObjectNode status = sources.status().get();
+        if (status != null) {
+            for (JsonNode w : status.path("workloads")) {
+                if (w.has("migrationHere")) {
+                    ObjectNode m = list.addObject();
+                    m.put("workload", w.path("name").asText());
+                    m.setAll((ObjectNode) w.get("migrationHere"));
+                }
+            }
+        }
+        byte[] body = JSON.writeValueAsBytes(reply);
+        ex.getResponseHeaders().add(PEER_SEAL, peers.reply(nonce, body));
+        send(ex, 200, "application/json", body);
+        return 200;
     }
 
     /** Thrown by {@link #authorized} after it answered a token link with a redirect. */
@@ -343,7 +392,12 @@ public final class ApiServer implements AutoCloseable {
         throw new ApiError(503, "'" + value + "' is configured but not in this node's view yet", "retry in a few seconds");
     }
 
-    /** Migrations in flight, with their progress where this node takes part, from the status' workloads. */
+    /**
+     * Migrations in flight, from the status' workloads: the workload, its mode, from and to,
+     * the record's reason, and its progress, this node's own where it takes part
+     * ({@code migrationHere}), else as a node that takes part last reported it
+     * ({@code migrationRemote}, {@link PeerProgress}); no progress while neither is known.
+     */
     static ArrayNode operations(ObjectNode status) {
         ArrayNode out = JSON.createArrayNode();
         for (JsonNode w : status.path("workloads")) {
@@ -353,11 +407,18 @@ public final class ApiServer implements AutoCloseable {
             ObjectNode o = out.addObject();
             o.put("kind", "migration");
             o.put("workload", w.path("name").asText());
-            o.set("migrating", w.path("migrating"));
-            for (String f : List.of("owner", "state", "mode", "progress", "reason")) {
-                if (!w.path(f).isMissingNode()) {
-                    o.set(f, w.path(f));
-                }
+            o.put("mode", w.path("migrating").asText());
+            o.set("from", w.path("owner"));
+            if (w.has("next")) {
+                o.set("to", w.path("next"));
+            }
+            o.set("reason", w.path("reason"));
+            if (w.has("migrationHere")) {
+                ObjectNode p = o.putObject("progress");
+                p.setAll((ObjectNode) w.get("migrationHere"));
+                p.put("reportedBy", status.path("node").asText());
+            } else if (w.has("migrationRemote")) {
+                o.set("progress", w.get("migrationRemote"));
             }
         }
         return out;
@@ -748,7 +809,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static void send(HttpExchange ex, int status, String contentType, String body) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        send(ex, status, contentType, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(HttpExchange ex, int status, String contentType, byte[] bytes) {
         try {
             ex.getResponseHeaders().set("Content-Type", contentType);
             ex.getResponseHeaders().set("Cache-Control", "no-store");

@@ -41,6 +41,7 @@ final class OperatorSurfaces implements AutoCloseable {
     private final HookRunner hooks;
     private final AtomicReference<ObjectNode> status = new AtomicReference<>();
     private volatile ApiServer api;
+    private volatile baton.runtime.api.PeerProgress peerProgress;
     private volatile boolean closed;
 
     OperatorSurfaces(ClusterConfig config, NodeConfig node, KvLog log) {
@@ -96,14 +97,16 @@ final class OperatorSurfaces implements AutoCloseable {
                             metrics.countApiRequest(method, route, code);
                         }
                     }, requests);
-            ApiServer started = ApiServer.start(config, node, ApiToken.of(key), ApiTls.serverContext(config.api(), node), sources, log,
-                    address);
+            baton.runtime.api.PeerSeal seal = baton.runtime.api.PeerSeal.of(key);
+            ApiServer started = ApiServer.start(config, node, ApiToken.of(key), seal, ApiTls.serverContext(config.api(), node), sources,
+                    log, address);
             synchronized (this) {
                 if (closed) {
                     started.close();
                     return;
                 }
                 api = started;
+                peerProgress = baton.runtime.api.PeerProgress.start(config, node, seal, status::get);
             }
             log.info("event=api-listening url=https://" + ApiConfig.hostPort(address) + "/ certificate="
                     + KvLog.q(config.api().certificateOf(node.name())));
@@ -114,8 +117,20 @@ final class OperatorSurfaces implements AutoCloseable {
         }
     }
 
-    /** The event loop's latest view, for the API and the metrics. */
+    /**
+     * The event loop's latest view, for the API and the metrics; a migration this node does not
+     * take part in gets the progress a node that does last reported ({@code migrationRemote}).
+     */
     void status(ObjectNode view) {
+        baton.runtime.api.PeerProgress peers = peerProgress;
+        if (peers != null) {
+            for (com.fasterxml.jackson.databind.JsonNode w : view.path("workloads")) {
+                if (w instanceof ObjectNode o && !o.path("migrating").asText("").isEmpty() && !o.has("migrationHere")) {
+                    peers.remote(o.path("name").asText(), o.path("owner").asText(null), o.path("next").asText(null))
+                            .ifPresent(r -> o.set("migrationRemote", r));
+                }
+            }
+        }
         status.set(view);
         metrics.onStatus(view);
     }
@@ -126,6 +141,9 @@ final class OperatorSurfaces implements AutoCloseable {
             closed = true;
             if (api != null) {
                 api.close();
+            }
+            if (peerProgress != null) {
+                peerProgress.close();
             }
         }
         hooks.close();

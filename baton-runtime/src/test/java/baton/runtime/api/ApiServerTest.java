@@ -43,6 +43,7 @@ class ApiServerTest {
     ApiServer server;
     HttpClient http;
     ApiToken token;
+    PeerSeal seal;
     ClusterConfig config;
     EventJournal journal = new EventJournal(16);
     List<String> counted = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -58,7 +59,10 @@ class ApiServerTest {
         ObjectNode status = JSON.createObjectNode();
         status.put("node", "node-1");
         status.putArray("nodes").addObject().put("name", "node-1").put("verdict", "up");
-        status.putArray("workloads").addObject().put("name", "web1").put("migrating", "live").put("owner", "node-1");
+        ObjectNode web1 = status.putArray("workloads").addObject().put("name", "web1").put("migrating", "live").put("owner", "node-1")
+                .put("next", "node-2");
+        web1.putObject("migrationHere").put("role", "source").put("peer", "node-2").put("phase", "active")
+                .put("transferredBytes", 100).put("remainingBytes", 50).put("totalBytes", 150);
         KvLog log = new KvLog(new PrintStream(logged, true), "node-1");
         log.journal(journal);
         log.info("event=joined incarnation=7 proven=\"primary,shadow\"");
@@ -78,7 +82,8 @@ class ApiServerTest {
                 counted.add(method + " " + route + " " + code);
             }
         }, null);
-        server = ApiServer.start(config, node, token, ApiTls.serverContext(config.api(), node), sources, log,
+        seal = PeerSeal.of(key);
+        server = ApiServer.start(config, node, token, seal, ApiTls.serverContext(config.api(), node), sources, log,
                 new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 0));
         http = HttpClient.newBuilder().sslContext(ApiTls.clientContext(config.api().certificateOf("node-1")))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
@@ -156,6 +161,10 @@ class ApiServerTest {
         assertThat(events.path("events").get(0).path("fields").path("proven").asText()).isEqualTo("primary,shadow");
         JsonNode ops = JSON.readTree(get("/api/v1/operations", "Authorization", auth).body());
         assertThat(ops.get(0).path("workload").asText()).isEqualTo("web1");
+        assertThat(ops.get(0).path("from").asText()).isEqualTo("node-1");
+        assertThat(ops.get(0).path("to").asText()).isEqualTo("node-2");
+        assertThat(ops.get(0).path("progress").path("transferredBytes").asLong()).isEqualTo(100);
+        assertThat(ops.get(0).path("progress").path("reportedBy").asText()).isEqualTo("node-1");
         assertThat(get("/metrics", "Authorization", auth).body()).isEqualTo("baton_up 1\n");
         HttpResponse<String> bad = get("/api/v1/nodes/node-9", "Authorization", auth);
         assertThat(bad.statusCode()).isEqualTo(404);
@@ -173,5 +182,34 @@ class ApiServerTest {
         }
         JsonNode gap = JSON.readTree(gapReply.body());
         assertThat(gap.path("gap").asText()).contains("no longer kept");
+    }
+
+    @Test
+    void anotherNodeReadsTheMigrationsWithASealedRequestAndGetsASealedAnswerButNeverWithTheTokenAlone() throws Exception {
+        String path = ApiServer.PEER_MIGRATIONS;
+        assertThat(get(path).statusCode()).isEqualTo(401);
+        assertThat(get(path, "Authorization", "Bearer " + token.text()).statusCode()).as("the operators' token is not a node's seal")
+                .isEqualTo(401);
+        String nonce = PeerSeal.nonce();
+        assertThat(get(path, "X-Baton-Peer-From", "node-1", "X-Baton-Peer-Nonce", nonce, "X-Baton-Peer-Seal",
+                PeerSeal.of(new ClusterKey(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1, 2, 3, 4, 5, 6, 7, 8,
+                        9, 10, 11, 12, 13, 14, 15, 16})).request("node-1", nonce, path)).statusCode())
+                .as("sealed with another cluster's key").isEqualTo(401);
+        assertThat(get(path, "X-Baton-Peer-From", "node-9", "X-Baton-Peer-Nonce", nonce, "X-Baton-Peer-Seal",
+                seal.request("node-9", nonce, path)).statusCode()).as("not a node of this cluster").isEqualTo(401);
+        assertThat(get(path, "X-Baton-Peer-From", "node-1", "X-Baton-Peer-Nonce", "abc", "X-Baton-Peer-Seal",
+                seal.request("node-1", "abc", path)).statusCode()).as("not a nonce").isEqualTo(401);
+
+        HttpResponse<String> ok = get(path, "X-Baton-Peer-From", "node-1", "X-Baton-Peer-Nonce", nonce, "X-Baton-Peer-Seal",
+                seal.request("node-1", nonce, path));
+        assertThat(ok.statusCode()).isEqualTo(200);
+        byte[] body = ok.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(PeerSeal.matches(seal.reply(nonce, body), ok.headers().firstValue("X-Baton-Peer-Seal").orElseThrow())).isTrue();
+        assertThat(PeerSeal.matches(seal.reply(PeerSeal.nonce(), body), ok.headers().firstValue("X-Baton-Peer-Seal").orElseThrow()))
+                .as("an answer does not fit another request").isFalse();
+        JsonNode reply = JSON.readTree(body);
+        assertThat(reply.path("node").asText()).isEqualTo("node-1");
+        assertThat(reply.path("migrations").get(0).path("workload").asText()).isEqualTo("web1");
+        assertThat(reply.path("migrations").get(0).path("transferredBytes").asLong()).isEqualTo(100);
     }
 }

@@ -333,10 +333,11 @@ function workloadRow(name, kind) {
 
 /**
  * How far a migration is, from QEMU's figures where this node takes part (migrationHere), else
- * unknown (an indeterminate bar) while the record says it migrates; null when nothing moves.
+ * as a node that takes part reported them (migrationRemote), else unknown (an indeterminate bar)
+ * while the record says it migrates; null when nothing moves.
  */
 function migrationProgress(w) {
-  const m = w.migrationHere;
+  const m = w.migrationHere || w.migrationRemote;
   if (m && m.totalBytes > 0) {
     const done = Math.max(0, Math.min(m.totalBytes, m.totalBytes - (m.remainingBytes || 0)));
     return {value: done, max: m.totalBytes, text: (m.phase ? m.phase + ': ' : '') + mib(m.transferredBytes || 0) + ' sent, '
