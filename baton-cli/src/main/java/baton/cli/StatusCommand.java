@@ -76,21 +76,21 @@ final class StatusCommand implements Callable<Integer> {
      * daemon runs here.
      */
     static JsonNode daemonView(ClusterConfig cfg, Path runDir, String nodeName) {
-        JsonNode file = fileView(cfg, runDir, nodeName);
-        if (file == null) {
-            return null;
-        }
-        java.util.Optional<ApiClient> api = cfg.node(file.path("nodeId").asInt()).flatMap(n -> ApiClient.of(cfg, n));
+        // The daemon asked: the one named, else the first whose pid file is here (it deletes it when it stops).
+        RunDir dir = RunDir.of(runDir, cfg.clusterName());
+        java.util.Optional<NodeConfig> daemon = cfg.nodes().stream()
+                .filter(n -> nodeName != null ? nodeName.equals(n.name()) : Files.exists(dir.pidFile(n.name()))).findFirst();
+        java.util.Optional<ApiClient> api = daemon.flatMap(n -> ApiClient.of(cfg, n));
         if (api.isPresent()) {
             try {
                 return api.get().get("/api/v1/status");
             } catch (java.io.IOException | ApiClient.ApiFailure e) {
-                // Not listening (yet), or refused: the file says the same, half a second older.
+                // Not listening (yet, or any more), or refused: its status file, if it is fresh.
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        return file;
+        return fileView(cfg, runDir, nodeName);
     }
 
     /** The freshest status file of a daemon of this cluster under {@code runDir} (of {@code nodeName} if not null), or null. */

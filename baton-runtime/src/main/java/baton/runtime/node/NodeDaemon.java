@@ -117,6 +117,8 @@ public final class NodeDaemon {
     private final WorkloadHost workloads;
     private final RunDir runDir;
     private final BlockingQueue<Input> inbox = new ArrayBlockingQueue<>(INBOX_CAPACITY);
+    private final java.util.concurrent.ExecutorService statusWriter = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon(true).name("baton-status").factory());
     private final java.util.concurrent.ExecutorService diskIo = java.util.concurrent.Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon(true).priority(Thread.MAX_PRIORITY).name("baton-disk-io-", 0).factory());
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -329,6 +331,7 @@ public final class NodeDaemon {
             }
             ticker.interrupt();
             diskIo.shutdownNow(); // an I/O stuck in the kernel keeps its (daemon) thread; nothing waits for it
+            statusWriter.shutdown();
             if (heartbeats != null) {
                 heartbeats.close();
             }
@@ -337,6 +340,12 @@ public final class NodeDaemon {
             surfaces.close();
             disk.close();
             if (runDir != null) {
+                try {
+                    // A write still under way would put the file back after it is deleted.
+                    statusWriter.awaitTermination(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 try {
                     Files.deleteIfExists(runDir.pidFile(node.name()));
                     Files.deleteIfExists(runDir.statusFile(node.name()));
@@ -899,8 +908,9 @@ public final class NodeDaemon {
 
     /**
      * Renders the current view for the operators' surfaces (never changed after this: other
-     * threads read it) and hands it to a virtual thread that replaces the status file; one
-     * write at a time.
+     * threads read it) and hands it to the status writer's thread, which replaces the status
+     * file; one write at a time. A platform thread: local commands take a file older than 3 s
+     * for a stopped daemon, so its writes must not wait for a busy virtual-thread carrier.
      */
     private void writeStatus() {
         com.fasterxml.jackson.databind.node.ObjectNode view = StatusJson.render(config, node, incarnation, diskCore, membership,
@@ -910,15 +920,19 @@ public final class NodeDaemon {
         if (runDir == null || !statusWriting.compareAndSet(false, true)) {
             return;
         }
-        Thread.ofVirtual().name("baton-status").start(() -> {
-            try {
-                RunDir.replace(runDir.statusFile(node.name()), view + "\n");
-            } catch (IOException e) {
-                // Status for local commands only; the next write tries again.
-            } finally {
-                statusWriting.set(false);
-            }
-        });
+        try {
+            statusWriter.execute(() -> {
+                try {
+                    RunDir.replace(runDir.statusFile(node.name()), view + "\n");
+                } catch (IOException e) {
+                    // Status for local commands only; the next write tries again.
+                } finally {
+                    statusWriting.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            statusWriting.set(false);
+        }
     }
 
     private interface DiskOp {
