@@ -372,12 +372,36 @@ final class FenceCommand implements Callable<Integer> {
         @Option(names = "--validate-all", description = "Also run each device's validate-all action.")
         boolean validateAll;
 
+        @Option(names = "--json", description = "Machine-readable output: every device with its problems.")
+        boolean json;
+
         @Override
         public Integer call() throws Exception {
             ClusterConfig cfg = config.load();
             FenceCheck.Report report = new FenceCheck().check(cfg,
                     validateAll ? FenceCheck.Mode.WITH_VALIDATE_ALL : FenceCheck.Mode.METADATA);
-            report.render().forEach(System.out::println);
+            if (json) {
+                ObjectNode o = DiskCommand.JSON.createObjectNode();
+                o.put("file", report.file().toString());
+                o.put("mode", report.mode().name().toLowerCase(java.util.Locale.ROOT));
+                o.put("ok", report.ok());
+                o.put("summary", report.summary());
+                var devices = o.putArray("devices");
+                for (FenceCheck.DeviceCheck d : report.devices().values()) {
+                    ObjectNode device = devices.addObject();
+                    device.put("device", d.device());
+                    device.put("agent", d.agent().toString());
+                    device.put("validateAll", d.validateAll().name().toLowerCase(java.util.Locale.ROOT));
+                    var problems = device.putArray("problems");
+                    for (baton.runtime.config.Problem p : d.problems()) {
+                        problems.addObject().put("line", p.line()).put("key", p.key()).put("problem", p.problem()).put("fix", p.fix())
+                                .put("message", p.message());
+                    }
+                }
+                System.out.println(DiskCommand.JSON.writeValueAsString(o));
+            } else {
+                report.render().forEach(System.out::println);
+            }
             return report.ok() ? ExitStatus.OK : ExitStatus.CONFIG;
         }
     }

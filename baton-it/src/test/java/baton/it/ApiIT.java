@@ -169,6 +169,12 @@ class ApiIT {
                     s.c().config(3).toString(), "--node", "node-3");
             assertThat(bad.exitCode()).isEqualTo(1);
             assertThat(bad.stderr()).contains("HTTP 400").contains("non-empty string");
+            // --json on the commands that report, the fence check among them.
+            ExecResult check = s.c().baton(2, "fence", "check", "--json", "--config", s.c().config(2).toString());
+            assertThat(check.exitCode()).as(check.describe()).isZero();
+            JsonNode devices = ServiceLab.JSON.readTree(check.stdout()).path("devices");
+            assertThat(devices.findValuesAsText("device")).as(check.stdout()).containsExactly("ipmi-1", "ipmi-2", "ipmi-3");
+            assertThat(devices.get(0).path("problems")).isEmpty();
 
             // Operator commands go through the API too: this node's daemon wrote the request.
             long actions = curl(s, 1, "GET", "/api/v1/status", token, null).json().path("api").path("actions").asLong();
