@@ -101,6 +101,9 @@ final class DiskCommand {
         @Mixin
         ConfigOption config;
 
+        @Option(names = "--json", description = "Machine-readable output: {ok, refused, problems}.")
+        boolean json;
+
         @Override
         public Integer call() {
             ClusterConfig cfg = config.load();
@@ -113,7 +116,7 @@ final class DiskCommand {
                     header = v.header();
                     problems.addAll(v.notes());
                 } catch (DiskRefusedException e) {
-                    System.out.println("refused: " + e.getMessage());
+                    System.out.println(json ? checkJson(false, e.getMessage(), List.of()) : "refused: " + e.getMessage());
                     return ExitStatus.DISK_REFUSED;
                 }
                 DiskSnapshot snap = DiskSnapshot.take(disk, new SlotCodec(header.clusterId(), key), DiskLayout.MAX_NODES);
@@ -130,12 +133,24 @@ final class DiskCommand {
                     }
                 }
             }
-            if (problems.isEmpty()) {
+            if (json) {
+                System.out.println(checkJson(problems.isEmpty(), null, problems));
+            } else if (problems.isEmpty()) {
                 System.out.println("ok: both copies valid and consistent (cluster '" + cfg.clusterName() + "')");
-                return ExitStatus.OK;
+            } else {
+                problems.forEach(p -> System.out.println("problem: " + p));
             }
-            problems.forEach(p -> System.out.println("problem: " + p));
-            return ExitStatus.FAILURE;
+            return problems.isEmpty() ? ExitStatus.OK : ExitStatus.FAILURE;
+        }
+
+        private static String checkJson(boolean ok, String refused, List<String> problems) {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("ok", ok);
+            if (refused != null) {
+                o.put("refused", refused);
+            }
+            problems.forEach(o.putArray("problems")::add);
+            return o.toString();
         }
     }
 

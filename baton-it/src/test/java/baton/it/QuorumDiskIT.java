@@ -117,6 +117,9 @@ class QuorumDiskIT {
             c.daemon(2).sigcont();
             ExecResult check = c.baton(1, "disk", "check", "--config", c.config(1).toString());
             assertThat(check.exitCode()).as(check.describe()).isZero();
+            ExecResult json = c.baton(1, "disk", "check", "--json", "--config", c.config(1).toString());
+            assertThat(json.exitCode()).as(json.describe()).isZero();
+            assertThat(json.stdout().strip()).isEqualTo("{\"ok\":true,\"problems\":[]}");
         }
     }
 
