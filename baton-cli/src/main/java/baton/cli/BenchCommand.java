@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print their figures and how they were run.",
         subcommands = {BenchCommand.Disk.class, LabBench.Detection.class, LabBench.Idle.class, LabBench.FalseVerdicts.class,
                 FenceBench.Fence.class, FenceBench.AgentCalls.class, WorkloadBench.Failover.class, WorkloadBench.Probe.class,
-                MigrationBench.Migrate.class})
+                MigrationBench.Migrate.class, SwitchoverBench.Switchover.class})
 final class BenchCommand {
     @Command(name = "disk", mixinStandardHelpOptions = true,
             description = {"Quorum disk I/O: runs N real node daemons (in this process, one event loop each) against",

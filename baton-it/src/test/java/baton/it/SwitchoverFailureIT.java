@@ -2,6 +2,7 @@ package baton.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import baton.cli.MigrationSpans;
 import baton.lab.ExecResult;
 import baton.lab.Poll;
 import baton.lab.bmc.IpmiBmc;
@@ -11,15 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -254,10 +252,10 @@ class SwitchoverFailureIT {
             assertThat(r.stdout()).contains("done: nothing runs on node-1");
 
             // Each VE arrived alive and stayed so: no failure of any of them anywhere since the switchover began.
-            List<Span> spans = sendSpans(s.p().log(1), t0);
+            List<MigrationSpans.Span> spans = MigrationSpans.sendSpans(s.p().log(1), t0);
             spans.forEach(sp -> System.out.println("SwitchoverFailureIT three:   " + sp));
             assertThat(spans).as(s.p().log(1)).hasSize(3);
-            int most = maxInFlight(spans);
+            int most = MigrationSpans.maxInFlight(spans);
             System.out.printf("SwitchoverFailureIT three: switchover of 3 VEs took %d ms; at most %d in flight at once%n", tookMillis, most);
             assertThat(most).as("at most maxParallel=2 in flight: " + spans).isLessThanOrEqualTo(2);
             Thread.sleep(3_000); // a guest that arrived broken fails its monitor within a second or two
@@ -280,7 +278,7 @@ class SwitchoverFailureIT {
                 where.put(ve.name(), owner + String.format(" (uptime %.2f -> %.2f s)", before.get(ve.name()), after));
             }
 
-            assertThat(spans).as("all sent").allMatch(sp -> sp.outcome().equals("migration-sent"));
+            assertThat(spans).as("all sent").allMatch(MigrationSpans.Span::sent);
             System.out.println("SwitchoverFailureIT three: " + where);
             // The guests' own check of the data they rewrite: a write lost in a move shows here within a few passes.
             Thread.sleep(10_000);
@@ -389,53 +387,5 @@ class SwitchoverFailureIT {
 
     static List<String> migrationLines(VeFailoverIT.Setup s) {
         return VeFailoverIT.allLogs(s.c(), s.p()).lines().filter(l -> l.contains("event=migration-")).toList();
-    }
-
-    /** One VE's send off the source: from {@code event=migration-send} to its outcome. */
-    record Span(String workload, Instant start, Instant end, String outcome) {}
-
-    static final Pattern SEND_EVENT = Pattern.compile(
-            "^ts=(\\S+) .*event=(migration-send|migration-sent|migration-send-failed) workload=(\\S+) ", Pattern.MULTILINE);
-
-    /** The sends in {@code log} from {@code after} on, each paired with its outcome, by start. */
-    static List<Span> sendSpans(String log, Instant after) {
-        Map<String, Instant> open = new LinkedHashMap<>();
-        List<Span> spans = new ArrayList<>();
-        Matcher m = SEND_EVENT.matcher(log);
-        while (m.find()) {
-            Instant t = Instant.parse(m.group(1));
-            if (t.isBefore(after)) {
-                continue;
-            }
-            String w = m.group(3);
-            if (m.group(2).equals("migration-send")) {
-                assertThat(open.put(w, t)).as("two sends of " + w + " at once").isNull();
-            } else {
-                Instant start = open.remove(w);
-                assertThat(start).as(m.group(2) + " of " + w + " without a send").isNotNull();
-                spans.add(new Span(w, start, t, m.group(2)));
-            }
-        }
-        assertThat(open).as("sends without an outcome").isEmpty();
-        spans.sort(Comparator.comparing(Span::start));
-        return spans;
-    }
-
-    /** The most spans overlapping at one moment (one that ends at the instant another starts does not overlap it). */
-    static int maxInFlight(List<Span> spans) {
-        record Edge(Instant at, int delta) {}
-        List<Edge> edges = new ArrayList<>();
-        for (Span sp : spans) {
-            edges.add(new Edge(sp.start(), 1));
-            edges.add(new Edge(sp.end(), -1));
-        }
-        edges.sort(Comparator.comparing(Edge::at).thenComparingInt(Edge::delta));
-        int now = 0;
-        int most = 0;
-        for (Edge e : edges) {
-            now += e.delta();
-            most = Math.max(most, now);
-        }
-        return most;
     }
 }
