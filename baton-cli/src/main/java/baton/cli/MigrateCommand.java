@@ -383,9 +383,15 @@ final class MigrateCommand {
         return ExitStatus.FAILURE;
     }
 
-    /** Follows a switch-back: until no VE that node's switchover moved off is away from it or migrating. */
+    /**
+     * Follows a switch-back: until no VE that node's switchover moved off is away from it or
+     * migrating. Those are the VEs still marked with it as their home, and those already on
+     * their way to it: by the time the answer is read the coordinator may have started the
+     * first moves back, whose records name the node as the target and no longer as the home.
+     */
     static int followBack(ClusterConfig cfg, FenceCommand.Requester requester, WorkloadBlocks blocks, int node) throws InterruptedException {
-        List<Integer> ids = read(cfg, blocks).values().stream().filter(r -> r.homeId() == node).map(WorkloadRecord::id).toList();
+        List<Integer> ids = read(cfg, blocks).values().stream().filter(r -> r.homeId() == node || (r.migrating() && r.nextId() == node))
+                .map(WorkloadRecord::id).toList();
         if (ids.isEmpty()) {
             System.out.println("nothing to switch back: no VE was moved off by a switchover");
             return ExitStatus.OK;
