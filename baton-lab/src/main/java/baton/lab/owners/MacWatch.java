@@ -46,10 +46,14 @@ import java.util.regex.Pattern;
  * of the VE receives the ARP request (a broadcast) and answers from its MAC. Without probes the
  * watch sees only the frames the VEs send by themselves.
  *
- * <p><b>Limits.</b> A window is one poll interval long, so a legitimate switchover faster than
- * that (last frame from the old node and first from the new within one window) would count as a
- * violation; the report names the window's times so the reader can tell. A window is also only
- * as exact as the polls' timing: the counters are read, not timestamped per frame. Violations
+ * <p><b>Moves.</b> A live migration hands a VE over within milliseconds, so its last frames from
+ * the old port and its first from the new one can share a window. Such a window (from the port
+ * last seen alone to one other port) counts only if within {@link #CONFIRM} the old port, or a
+ * third, shows the MAC again ({@link MacWindows}); until then it is reported as a violation.
+ *
+ * <p><b>Limits.</b> Within one window the order of frames is unknown: an old copy that sends its
+ * last frame a few milliseconds after the new one started, and never again, passes as a move. A
+ * window is only as exact as the polls' timing: the counters are read, not timestamped per frame. Violations
  * kept are bounded ({@link #MAX_VIOLATIONS}), the rest are counted. If polling fails (the switch
  * is gone, nft fails), the watch stops and every later query throws: a checker that stopped
  * checking must not report "no violations".
@@ -111,6 +115,9 @@ public final class MacWatch implements AutoCloseable {
     private final Map<String, long[]> lastCounts = new HashMap<>();
     private final Map<String, Sighting> sightings = new LinkedHashMap<>();
     private final List<Violation> violations = new ArrayList<>();
+    /** A window with a MAC on two ports is held this long to tell a move from two copies: two probe intervals. */
+    static final Duration CONFIRM = PROBE_INTERVAL.multipliedBy(2);
+    private final MacWindows windows = new MacWindows(CONFIRM);
     private long violationsDropped;
     private long polls;
     private RuntimeException failure;
@@ -200,7 +207,7 @@ public final class MacWatch implements AutoCloseable {
     /** Every violation so far, described (MAC, ports, window). Throws if polling failed. */
     public synchronized List<String> violations() {
         checkHealthy();
-        List<String> out = new ArrayList<>(violations.stream().map(Violation::toString).toList());
+        List<String> out = new ArrayList<>(violationRecordsNow().stream().map(Violation::toString).toList());
         if (violationsDropped > 0) {
             out.add("... and " + violationsDropped + " more violation(s) not kept (limit " + MAX_VIOLATIONS + ")");
         }
@@ -210,7 +217,14 @@ public final class MacWatch implements AutoCloseable {
     /** Every violation so far, as records. Throws if polling failed. */
     public synchronized List<Violation> violationRecords() {
         checkHealthy();
-        return List.copyOf(violations);
+        return violationRecordsNow();
+    }
+
+    /** The violations found, and the windows with a MAC on two ports not yet told from a move. */
+    private List<Violation> violationRecordsNow() {
+        List<Violation> all = new ArrayList<>(violations);
+        all.addAll(windows.unsettled());
+        return List.copyOf(all);
     }
 
     /** The ports {@code mac} was seen on, with the first and last poll that saw it there. Throws if polling failed. */
@@ -319,9 +333,9 @@ public final class MacWatch implements AutoCloseable {
                             : new Sighting(mac, port, s.first(), to, packets));
                 }
             }
-            if (on.size() > 1) {
+            for (Violation v : windows.window(mac, on, from, to)) {
                 if (violations.size() < MAX_VIOLATIONS) {
-                    violations.add(new Violation(mac, Collections.unmodifiableSortedSet(on), from, to));
+                    violations.add(v);
                 } else {
                     violationsDropped++;
                 }
