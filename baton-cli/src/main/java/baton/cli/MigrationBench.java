@@ -112,7 +112,8 @@ final class MigrationBench {
                     + " and the move begins 0.5 s into it");
             System.out.println("pause: live = QEMU's reported downtime; checkpoint = the source's pause to the target running."
                     + " stall: the longest time the client wanted data and got none. total: the handover (live: sendLive;"
-                    + " checkpoint: save + verify + load), the target QEMU already started");
+                    + " checkpoint: the save, and the load that follows the file as it is written, to the target running),"
+                    + " the target QEMU already started");
             System.out.println("resets: downloads that did not complete; failed: moves QEMU did not complete (the VE ran on at its"
                     + " source); broken: guests that stopped answering after a completed move; corrupt: dirty guests whose own check"
                     + " found their data damaged within " + CORRUPT_WATCH.toSeconds() + " s after a completed move, or within "
@@ -161,12 +162,26 @@ final class MigrationBench {
                         long pause;
                         if (checkpoint) {
                             Path file = work.resolve("ckpt-" + i + ".state");
-                            Steps steps = new Steps(t0);
-                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, settings(), steps::saw);
-                            steps.mark("saved");
-                            moved = saved.completed() ? VeMigration.loadCheckpoint(target, file, Duration.ofSeconds(60), steps::saw) : saved;
-                            steps.mark("running");
-                            System.err.println("  steps: " + steps);
+                            // As the daemons do it: the target loads the file while the source writes it.
+                            Steps saving = new Steps(t0);
+                            Steps loading = new Steps(t0);
+                            QemuVm into = target;
+                            var load = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                                try {
+                                    return VeMigration.loadCheckpoint(into, file, Duration.ofSeconds(60), loading::saw);
+                                } catch (InterruptedException e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            }, r -> Thread.ofPlatform().name("load").start(r));
+                            MigrationResult saved = VeMigration.saveCheckpoint(vm, file, settings(), saving::saw);
+                            saving.mark("saved");
+                            if (!saved.completed()) {
+                                target.kill();
+                            }
+                            MigrationResult loaded = load.get(90, java.util.concurrent.TimeUnit.SECONDS);
+                            loading.mark("running");
+                            moved = saved.completed() ? loaded : saved;
+                            System.err.println("  save: " + saving + "; load: " + loading);
                             pause = moved.downtimeMillis();
                             Files.deleteIfExists(file);
                             Files.deleteIfExists(baton.runtime.ve.Checkpoint.metaFile(file));

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -255,7 +256,19 @@ class VeMigrationIT {
             Path file = s.work.resolve("checkpoints/ve1.ckpt");
             Files.createDirectories(file.getParent());
             Samples saving = new Samples();
+            // As the daemons do it: the target's QEMU waits and loads the file while the source writes it.
+            QemuVm onA2 = s.incoming(s.a);
+            Samples loading = new Samples();
+            AtomicLong firstLoaded = new AtomicLong();
+            CompletableFuture<MigrationResult> load = inBackground(() -> VeMigration.loadCheckpoint(onA2, file, Duration.ofSeconds(60),
+                    p -> {
+                        loading.accept(p);
+                        if (p.transferredBytes() > 0) {
+                            firstLoaded.compareAndSet(0, System.nanoTime());
+                        }
+                    }));
             MigrationResult saved = VeMigration.saveCheckpoint(onB, file, MigrationSettings.defaults(), saving);
+            long savedAt = System.nanoTime();
             System.out.printf("VeMigrationIT: checkpoint on B: %s%n  progress: %s%n", saved, saving.summary());
             assertThat(saved.completed()).as(saved.toString()).isTrue();
             assertThat(saved.sourceRunning()).isFalse();
@@ -263,13 +276,12 @@ class VeMigrationIT {
             assertThat(Files.size(file)).isEqualTo(saved.transferredBytes());
             assertThat(Checkpoint.read(Checkpoint.metaFile(file)).sizeBytes()).isEqualTo(Files.size(file));
             assertThat(Files.exists(Checkpoint.partialFile(file))).isFalse();
-            onB.quit(Duration.ofSeconds(5));
-
-            QemuVm onA2 = s.incoming(s.a);
-            Samples loading = new Samples();
-            MigrationResult loaded = VeMigration.loadCheckpoint(onA2, file, Duration.ofSeconds(60), loading);
+            MigrationResult loaded = load.get(70, TimeUnit.SECONDS);
             System.out.printf("VeMigrationIT: restore on A: %s%n  progress: %s%n", loaded, loading.summary());
             assertThat(loaded.completed()).as(loaded.toString()).isTrue();
+            assertThat(firstLoaded.get()).as("loaded while it was saved: the target had bytes before the save ended").isPositive()
+                    .isLessThan(savedAt);
+            onB.quit(Duration.ofSeconds(5));
             assertThat(onA2.status()).isEqualTo(new QemuVm.Status("running", true));
             VeMigration.announce(onA2);
             double up2 = s.uptime();

@@ -358,14 +358,16 @@ public final class VeMigration {
     }
 
     /**
-     * Restores a checkpoint into a target started with {@link QemuVm#startIncoming}: reads
-     * {@code FILE.meta} and checks {@code file}'s size against it (refusing a missing or truncated
-     * file, or one of another VE, before anything is loaded), streams the file to QEMU
-     * ({@code migrate-incoming} on a unix socket) checking its CRC-32C on the way, the last chunk
-     * held back until it matches (a corrupt file is refused at its end: QEMU never gets a whole
-     * stream, its load fails and it exits), waits until loaded, then {@code cont} (the state was
-     * saved paused) and waits until the VE runs: completed. Otherwise the target never ran; the
-     * caller closes it.
+     * Restores a checkpoint into a target started with {@link QemuVm#startIncoming}, while its
+     * source may still be saving it: streams the file to QEMU ({@code migrate-incoming} on a unix
+     * socket) as it is written ({@link CheckpointFollower}), so that the target loads while the
+     * source saves. The CRC-32C is checked on the way and the newest bytes are held back until the
+     * metadata is there, the file matches it and the save completed: QEMU never gets a whole stream
+     * that is not the saved one, and its load fails when the file is refused. A file that is
+     * already complete when this begins is checked against its metadata first (a missing
+     * metadata, a truncated file, one of another VE): refused before anything is loaded. When
+     * loaded, {@code cont} (the state was saved paused), and waits until the VE runs: completed.
+     * Otherwise the target never ran; the caller closes it.
      */
     public static MigrationResult loadCheckpoint(QemuVm target, Path file, Duration deadline, Consumer<MigrationProgress> progress)
             throws InterruptedException {
@@ -373,14 +375,15 @@ public final class VeMigration {
         Objects.requireNonNull(progress, "progress");
         Path source = file.toAbsolutePath().normalize();
         Run run = new Run(target, deadline, progress);
-        // The metadata and the size now; the CRC-32C on the way (Checkpoint#send holds the last chunk back until it
-        // matches), so that the paused guest waits for one read of the file, not two.
-        Checkpoint.Verified verified = Checkpoint.precheck(source, target.spec());
-        if (verified.refusal().isPresent()) {
-            return run.targetResult(verified.refusal().get(), 0);
+        if (Files.exists(source)) {
+            // Saved before this began: the metadata and the size now, the CRC-32C on the way, so that the paused guest
+            // waits for one read of the file, not two.
+            Checkpoint.Verified verified = Checkpoint.precheck(source, target.spec());
+            if (verified.refusal().isPresent()) {
+                return run.targetResult(verified.refusal().get(), 0);
+            }
         }
-        Checkpoint checkpoint = verified.checkpoint().orElseThrow();
-        Load load = new Load(run, source, checkpoint);
+        Load load = new Load(run, source);
         try {
             return load.run();
         } finally {
@@ -912,13 +915,18 @@ public final class VeMigration {
                         pausedAt);
                 checkpoint.writeAtomically(meta);
                 Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                Checkpoint.syncDirectory(file.getParent());
             } catch (IOException e) {
                 // The VE runs on: a checkpoint left under this name, older or half-written, is stale.
                 List<String> notes = new ArrayList<>();
                 deleteQuietly(meta, notes);
                 deleteQuietly(file, notes);
                 return fail("cannot write " + file + ": " + Checkpoint.reason(e) + Run.notes(notes), false);
+            }
+            try {
+                Checkpoint.syncDirectory(file.getParent());
+            } catch (IOException e) {
+                // The rename is the save's commit: a target may be loading the file already (CheckpointFollower), so the
+                // save is not undone now. The file's bytes and metadata are synced; only the rename may not yet be.
             }
             if (run.isRunning()) {
                 // Nothing here resumes it, and QMP serves one client: a broken invariant. The file is of
@@ -978,17 +986,16 @@ public final class VeMigration {
         final Run run;
         final QemuVm vm;
         final Path file;
-        final Checkpoint checkpoint;
         final Path socket;
         final AtomicReference<SocketChannel> connection = new AtomicReference<>();
         final AtomicLong sent = new AtomicLong();
-        final CompletableFuture<Void> stream = new CompletableFuture<>();
+        /** The checkpoint's metadata once all of the file went to QEMU. */
+        final CompletableFuture<Checkpoint> stream = new CompletableFuture<>();
 
-        Load(Run run, Path file, Checkpoint checkpoint) {
+        Load(Run run, Path file) {
             this.run = run;
             this.vm = run.vm;
             this.file = file;
-            this.checkpoint = checkpoint;
             this.socket = vm.files().dir().resolve(STREAM_SOCKET);
         }
 
@@ -1016,7 +1023,6 @@ public final class VeMigration {
                 return failed("cannot connect to the target's socket " + socket + ": " + Checkpoint.reason(e));
             }
             Thread.ofVirtual().name("checkpoint-sender " + file).start(this::send);
-            long total = checkpoint.sizeBytes();
             long lastSent = 0;
             long lastNanos = System.nanoTime();
             boolean resumed = false;
@@ -1045,10 +1051,19 @@ public final class VeMigration {
                 lastSent = s;
                 lastNanos = now;
                 String phase = info.path("status").asText("none");
+                // The size is known once the source wrote the metadata; until then, what was sent.
+                long total = stream.isDone() && !stream.isCompletedExceptionally() ? stream.join().sizeBytes() : s;
                 run.report(new MigrationProgress(phase.equals("completed") ? phase : "loading", s, total - s, total, rate, 0, -1));
                 switch (phase) {
                     case "completed" -> {
+                        if (!stream.isDone() || stream.isCompletedExceptionally()) {
+                            // QEMU took the whole stream, so the sender has sent its last bytes and is about to say so;
+                            // a sender that failed all the same is looked at first (the VE is not resumed).
+                            awaitStream();
+                            continue;
+                        }
                         if (status.running()) {
+                            Checkpoint checkpoint = stream.join();
                             long downtime = Duration.between(checkpoint.createdAt(), Instant.now()).toMillis();
                             return run.targetCompleted(downtime >= 0 ? downtime : -1, total);
                         }
@@ -1083,11 +1098,20 @@ public final class VeMigration {
 
         private void send() {
             SocketChannel c = connection.get();
-            try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ); c) {
-                checkpoint.send(in, c, file, sent::set);
-                stream.complete(null);
+            try (c) {
+                stream.complete(new CheckpointFollower(file, vm.spec(), System.nanoTime() + run.leftNanos()).send(c, sent::set));
             } catch (IOException | RuntimeException e) {
                 stream.completeExceptionally(e);
+            } catch (InterruptedException e) {
+                stream.completeExceptionally(new IOException("interrupted", e));
+            }
+        }
+
+        private void awaitStream() throws InterruptedException {
+            try {
+                stream.get(1, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                // The caller looks at the future's state.
             }
         }
 
@@ -1107,11 +1131,7 @@ public final class VeMigration {
             // A file that does not match its metadata ends the stream before its last chunk, and QEMU's load fails
             // on that at once: the checksum, not QEMU's complaint about the short stream, is the reason.
             if (!stream.isDone()) {
-                try {
-                    stream.get(1, TimeUnit.SECONDS);
-                } catch (ExecutionException | TimeoutException e) {
-                    // Looked at below.
-                }
+                awaitStream();
             }
             if (stream.isCompletedExceptionally() && !reason.equals(streamFailure())) {
                 reason = streamFailure();

@@ -7,7 +7,6 @@ import baton.runtime.resource.ExecDriver;
 import baton.runtime.resource.OcfAction;
 import baton.runtime.resource.OcfDriver;
 import baton.runtime.resource.ResourceResult;
-import baton.runtime.ve.Checkpoint;
 import baton.runtime.ve.CommandPrefix;
 import baton.runtime.ve.MigrationProgress;
 import baton.runtime.ve.MigrationResult;
@@ -231,11 +230,7 @@ final class WorkloadDriver {
         MigrationResult result;
         try {
             if (file.isPresent()) {
-                // The source writes the file, then its metadata: the metadata's arrival says the state is whole.
-                Path meta = Checkpoint.metaFile(file.get());
-                while (!java.nio.file.Files.exists(meta) && vm.isRunning() && System.nanoTime() < deadlineNanos) {
-                    Thread.sleep(10);
-                }
+                // Loaded as the source writes it; the VE runs here only once the whole file matches its metadata.
                 result = VeMigration.loadCheckpoint(vm, file.get(), Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime())), progress);
             } else {
                 VeMigration.listenLive(vm, listen, port);

@@ -189,45 +189,6 @@ class CheckpointTest {
     }
 
     @Test
-    void sendingStreamsTheVerifiedFileWhole() throws Exception {
-        Path file = dir.resolve("web.ckpt");
-        Checkpoint c = saved(file, 2 * Checkpoint.CHUNK_BYTES + 3);
-        ByteArrayOutputStream received = new ByteArrayOutputStream();
-        AtomicLong sent = new AtomicLong();
-
-        try (FileChannel in = FileChannel.open(file)) {
-            c.send(in, Channels.newChannel(received), file, sent::set);
-        }
-
-        assertThat(received.toByteArray()).isEqualTo(Files.readAllBytes(file));
-        assertThat(sent.get()).isEqualTo(c.sizeBytes());
-    }
-
-    @Test
-    void aFileThatChangedAfterItsCheckIsNeverSentWhole() throws Exception {
-        Path file = dir.resolve("web.ckpt");
-        Checkpoint c = saved(file, 2 * Checkpoint.CHUNK_BYTES + 3);
-        byte[] bytes = Files.readAllBytes(file);
-        bytes[5] ^= 0x40;
-        Files.write(file, bytes);
-        ByteArrayOutputStream received = new ByteArrayOutputStream();
-
-        try (FileChannel in = FileChannel.open(file)) {
-            WritableByteChannel out = Channels.newChannel(received);
-            assertThatThrownBy(() -> c.send(in, out, file, n -> {}))
-                    .hasMessageContaining("checkpoint " + file + ": checksum mismatch");
-        }
-        // The last chunk was held back: the receiver cannot have loaded a complete stream.
-        assertThat(received.size()).isLessThan(bytes.length);
-
-        Files.write(file, java.util.Arrays.copyOf(bytes, 10));
-        try (FileChannel in = FileChannel.open(file)) {
-            assertThatThrownBy(() -> c.send(in, Channels.newChannel(new ByteArrayOutputStream()), file, n -> {}))
-                    .hasMessageContaining("truncated: 10 of");
-        }
-    }
-
-    @Test
     void anIoExceptionsReasonIsTheOperatingSystemsNotJavas() {
         assertThat(Checkpoint.reason(new java.nio.file.NoSuchFileException("/x/y"))).isEqualTo("no such file or directory: /x/y");
         assertThat(Checkpoint.reason(new java.nio.file.FileSystemException("/x", null, "No space left on device")))
