@@ -198,11 +198,6 @@ final class DemoCommand implements Callable<Integer> {
                 relays.getFirst().port(), token, where, token, cluster.config(1));
     }
 
-    /** The forwarded dashboard port of node {@code n} (1-based), or 0 when it is not forwarded. */
-    int dashboardPort(int n) {
-        return n <= relays.size() ? relays.get(n - 1).port() : 0;
-    }
-
     /** The workloads: two VEs when QEMU and the test guest can be had (else says why), and the service. */
     private String workloadsYaml() throws java.io.IOException {
         StringBuilder y = new StringBuilder();
