@@ -79,7 +79,7 @@ final class MigrationBench {
             String machine = Runtime.getRuntime().availableProcessors() + " CPUs, "
                     + Cmd.run(Duration.ofSeconds(5), "uname", "-sr").stdout().strip() + ", JDK " + Runtime.version() + ", "
                     + Cmd.run(Duration.ofSeconds(10), "dpkg-query", "-W", "-f", "${Package} ${Version}", "qemu-system-x86").stdout();
-            Table t = new Table("VE", "MODE", "LOAD", "RUNS", "PAUSE P50/P99/MAX MS", "STALL P50/P99/MAX MS", "TOTAL P50/P99 MS",
+            Table t = new Table("VE", "MODE", "LOAD", "RUNS", "PAUSE P50/P99/MAX MS", "STOPPED P50/P99/MAX MS", "STALL P50/P99/MAX MS", "TOTAL P50/P99 MS",
                     "RESETS", "FAILED", "BROKEN", "CORRUPT");
             Path work = Files.createTempDirectory(Path.of("/var/tmp"), "baton-bench-migrate-");
             try (Lab lab = Lab.create(2, true)) {
@@ -95,7 +95,7 @@ final class MigrationBench {
                             Row row = new Row();
                             run(work, hosts, lab.client(), ip, spec(guest, ip, mib, dirty), mode.equals("checkpoint"), row);
                             t.row(mib + " MiB", mode, load + (dirty > 0 ? " (" + dirty + " MiB)" : ""), row.pause.size(),
-                                    three(row.pause), three(row.stall), two(row.total), row.resets, row.failed, row.broken, row.corrupt + (row.corruptLate ? " (1 late)" : ""));
+                                    three(row.pause), three(row.stopped), three(row.stall), two(row.total), row.resets, row.failed, row.broken, row.corrupt + (row.corruptLate ? " (1 late)" : ""));
                         }
                     }
                 }
@@ -111,6 +111,7 @@ final class MigrationBench {
                     + " checkpoint files in /var/tmp; the client downloads a " + FILE_MIB + " MiB file at 1 MiB/s (SO_RCVBUF 64 KiB)"
                     + " and the move begins 0.5 s into it");
             System.out.println("pause: live = QEMU's reported downtime; checkpoint = the source's pause to the target running."
+                    + " stopped: from the source QEMU's STOP event to the target QEMU's RESUME event (their own timestamps; one host clock)."
                     + " stall: the longest time the client wanted data and got none. total: the handover (live: sendLive;"
                     + " checkpoint: the save, and the load that follows the file as it is written, to the target running),"
                     + " the target QEMU already started");
@@ -158,6 +159,7 @@ final class MigrationBench {
                         }
                         Thread.sleep(500);
                         long t0 = System.nanoTime();
+                        java.time.Instant began = java.time.Instant.now();
                         MigrationResult moved;
                         long pause;
                         if (checkpoint) {
@@ -195,9 +197,10 @@ final class MigrationBench {
                             }
                         }
                         long total = (System.nanoTime() - t0) / 1_000_000;
-                        System.err.printf(Locale.ROOT, "%s %d MiB run %d: %s after %d ms, pause %d ms, %d bytes%n", checkpoint ? "checkpoint"
-                                : "live", spec.memoryMib(), i + 1, moved.completed() ? "moved" : "NOT moved (" + moved.failure().orElse("?")
-                                + ")", total, pause, moved.transferredBytes());
+                        long stopped = stoppedMillis(vm, target, began);
+                        System.err.printf(Locale.ROOT, "%s %d MiB run %d: %s after %d ms, pause %d ms, stopped %d ms, %d bytes%n",
+                                checkpoint ? "checkpoint" : "live", spec.memoryMib(), i + 1, moved.completed() ? "moved" : "NOT moved ("
+                                        + moved.failure().orElse("?") + ")", total, pause, stopped, moved.transferredBytes());
                         if (!moved.completed()) {
                             row.failed++;
                             target.close();
@@ -210,6 +213,9 @@ final class MigrationBench {
                             d = null;
                         }
                         row.pause.add((double) pause);
+                        if (stopped >= 0) {
+                            row.stopped.add((double) stopped);
+                        }
                         row.total.add((double) total);
                         boolean broken = d == null || !d.completed();
                         if (broken) {
@@ -290,6 +296,17 @@ final class MigrationBench {
                 cmdline), List.of(new VeSpec.Nic(MAC, "br0")), VeSpec.Accel.TCG);
     }
 
+    /**
+     * How long the guest was stopped, by QEMU's own event timestamps: from the source's
+     * {@code STOP} to the target's {@code RESUME} (-1 when either is missing or older than the
+     * move). Independent of QEMU's reported downtime, which is 0 for some live moves.
+     */
+    static long stoppedMillis(QemuVm source, QemuVm target, java.time.Instant began) {
+        var stop = source.qmp().lastEventAt("STOP").filter(t -> t.isAfter(began));
+        var resume = target.qmp().lastEventAt("RESUME").filter(t -> stop.isPresent() && t.isAfter(stop.get()));
+        return resume.isPresent() ? Duration.between(stop.orElseThrow(), resume.get()).toMillis() : -1;
+    }
+
     /** When a checkpoint move's progress first reached each phase, in ms since the move began: where its pause goes. */
     static final class Steps {
         final long t0;
@@ -322,6 +339,8 @@ final class MigrationBench {
     /** One configuration's values. */
     static final class Row {
         final List<Double> pause = new ArrayList<>();
+        /** From the source's STOP event to the target's RESUME event, both QEMU's own timestamps. */
+        final List<Double> stopped = new ArrayList<>();
         final List<Double> stall = new ArrayList<>();
         final List<Double> total = new ArrayList<>();
         int resets;

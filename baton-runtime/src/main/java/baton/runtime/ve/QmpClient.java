@@ -74,6 +74,8 @@ public final class QmpClient implements AutoCloseable {
     /** Guards events, droppedEvents; waiters wait on it. */
     private final Object eventLock = new Object();
     private final ArrayDeque<QmpEvent> events = new ArrayDeque<>();
+    /** QEMU's timestamp of the latest event of each name, whoever read it. */
+    private final Map<String, Instant> lastEventAt = new ConcurrentHashMap<>();
     private long droppedEvents;
     private volatile QmpException closedBy;
     private final Thread reader;
@@ -247,6 +249,14 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
+    /**
+     * QEMU's own timestamp of the latest event {@code name} received, read or not: e.g. when a
+     * guest stopped ({@code STOP}) or ran again ({@code RESUME}), to the microsecond.
+     */
+    public Optional<Instant> lastEventAt(String name) {
+        return Optional.ofNullable(lastEventAt.get(name));
+    }
+
     /** Every queued event, oldest first, taken from the queue. */
     public List<QmpEvent> drainEvents() {
         synchronized (eventLock) {
@@ -417,6 +427,7 @@ public final class QmpClient implements AutoCloseable {
     }
 
     private void queue(QmpEvent e) {
+        lastEventAt.put(e.name(), e.timestamp());
         synchronized (eventLock) {
             if (events.size() == EVENT_QUEUE_LIMIT) {
                 events.removeFirst();
