@@ -107,7 +107,8 @@ final class MigrationBench {
                     String.join(",", memory.stream().map(String::valueOf).toList()), String.join(",", modes), String.join(",", loads),
                     noAutoConverge ? " --no-auto-converge" : "", machine);
             System.out.println("lab: two node hosts (uplink in br0, the VE's tap there), a client host, one switch (veth pairs); the"
-                    + " test guest (scripts/build-guest), 1 vCPU, accel tcg; downtime limit 50 ms, no bandwidth limit, auto-converge " + (noAutoConverge ? "off" : "on") + ";"
+                    + " test guest (scripts/build-guest), 1 vCPU, accel tcg; downtime limit " + settings().downtimeLimit().toMillis()
+                    + " ms, no bandwidth limit, auto-converge " + (noAutoConverge ? "off" : "on") + ";"
                     + " checkpoint files in /var/tmp; the client downloads a " + FILE_MIB + " MiB file at 1 MiB/s (SO_RCVBUF 64 KiB)"
                     + " and the move begins 0.5 s into it");
             System.out.println("pause: live = QEMU's reported downtime; checkpoint = the source's pause to the target running."

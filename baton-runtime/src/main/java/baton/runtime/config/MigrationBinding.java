@@ -10,7 +10,7 @@ final class MigrationBinding {
 
     static final List<String> KEYS = List.of("portBase", "downtimeLimitMillis", "maxBandwidthMiBps", "autoConverge", "deadlineMillis",
             "maxParallel", "checkpointDir");
-    private static final String EXAMPLE = "migration: {downtimeLimitMillis: 50, maxParallel: 2, checkpointDir: /shared/baton/checkpoints}";
+    private static final String EXAMPLE = "migration: {downtimeLimitMillis: 30, maxParallel: 2, checkpointDir: /shared/baton/checkpoints}";
 
     static Optional<MigrationConfig> bind(YamlNode value, String path, int line, Path folder, Problems problems) {
         Optional<Section> section = Section.of(value, path, line, problems, KEYS, EXAMPLE);

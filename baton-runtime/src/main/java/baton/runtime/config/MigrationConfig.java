@@ -22,7 +22,8 @@ import java.util.Optional;
 public record MigrationConfig(int portBase, long downtimeLimitMillis, long maxBandwidthBytesPerSecond, boolean autoConverge,
                               long deadlineMillis, int maxParallel, Optional<Path> checkpointDir) {
     public static final int DEFAULT_PORT_BASE = 7500;
-    public static final MigrationConfig DEFAULTS = new MigrationConfig(DEFAULT_PORT_BASE, 50, 0, true, 120_000, 2, Optional.empty());
+    public static final MigrationConfig DEFAULTS = new MigrationConfig(DEFAULT_PORT_BASE,
+            baton.runtime.ve.MigrationSettings.DEFAULT_DOWNTIME_LIMIT.toMillis(), 0, true, 120_000, 2, Optional.empty());
     public static final int MIN_PORT_BASE = 1024;
     public static final int MAX_PORT_BASE = 65535 - DiskLayout.MAX_WORKLOADS;
     public static final long MAX_MILLIS = 3_600_000;

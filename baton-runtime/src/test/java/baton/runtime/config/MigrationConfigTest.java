@@ -17,7 +17,7 @@ class MigrationConfigTest {
         MigrationConfig m = ConfigLoader.parse(FILE, VALID).migration();
         assertThat(m).isEqualTo(MigrationConfig.DEFAULTS);
         assertThat(m.port(7)).isEqualTo(MigrationConfig.DEFAULT_PORT_BASE + 7);
-        assertThat(m.downtimeLimitMillis()).isEqualTo(50);
+        assertThat(m.downtimeLimitMillis()).isEqualTo(30);
         assertThat(m.checkpointFile("web", 5)).isEmpty();
     }
 
@@ -26,14 +26,14 @@ class MigrationConfigTest {
         MigrationConfig m = ConfigLoader.parse(FILE, VALID + """
                 migration:
                   portBase: 9000
-                  downtimeLimitMillis: 30
+                  downtimeLimitMillis: 40
                   maxBandwidthMiBps: 100
                   autoConverge: false
                   deadlineMillis: 60000
                   maxParallel: 3
                   checkpointDir: checkpoints
                 """).migration();
-        assertThat(m).isEqualTo(new MigrationConfig(9000, 30, 100L << 20, false, 60_000, 3, Optional.of(Path.of("/etc/baton/checkpoints"))));
+        assertThat(m).isEqualTo(new MigrationConfig(9000, 40, 100L << 20, false, 60_000, 3, Optional.of(Path.of("/etc/baton/checkpoints"))));
         assertThat(m.checkpointFile("web", -1)).contains(Path.of("/etc/baton/checkpoints/web-4294967295.state"));
     }
 

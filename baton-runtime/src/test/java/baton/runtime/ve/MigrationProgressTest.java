@@ -63,7 +63,7 @@ class MigrationProgressTest {
     @Test
     void settingsDefaultsAndLimits() {
         MigrationSettings d = MigrationSettings.defaults();
-        assertThat(d).isEqualTo(new MigrationSettings(Duration.ofMillis(50), 0, true, Duration.ofSeconds(120)));
+        assertThat(d).isEqualTo(new MigrationSettings(Duration.ofMillis(30), 0, true, Duration.ofSeconds(120)));
         assertThat(d.qemuMaxBandwidth()).isEqualTo(Long.MAX_VALUE);
         assertThat(d.withMaxBandwidth(4_000_000).qemuMaxBandwidth()).isEqualTo(4_000_000);
         assertThat(d.withDeadline(Duration.ofSeconds(3)).deadline()).isEqualTo(Duration.ofSeconds(3));
