@@ -102,6 +102,11 @@ class SwitchoverIT {
                 assertThat(r.exitCode()).as(r.describe() + s.logs()).isZero();
                 assertThat(r.stdout()).contains("done: nothing runs on node-1");
                 long tookMillis = Duration.between(started, Instant.now()).toMillis();
+                if (mode.equals("checkpoint")) {
+                    try (var files = Files.list(s.c().dir().resolve("checkpoints"))) {
+                        assertThat(files.toList()).as("the target deleted the checkpoint's files once it ran the VE").isEmpty();
+                    }
+                }
                 JsonNode w = s.workload(2, "web");
                 String owner = w.path("owner").asText();
                 assertThat(owner).isIn(to == null ? List.of("node-2", "node-3") : List.of(to));

@@ -4,9 +4,12 @@ import baton.runtime.config.WorkloadConfig;
 import baton.runtime.log.KvLog;
 import baton.runtime.resource.ExecDriver;
 import baton.runtime.resource.OcfDriver;
+import baton.runtime.ve.Checkpoint;
 import baton.runtime.ve.MigrationProgress;
 import baton.runtime.ve.MigrationResult;
 import baton.runtime.ve.MigrationSettings;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -390,6 +393,25 @@ public final class WorkloadRunner {
             }
         }
 
+        /**
+         * Target, when its attempt ended: the checkpoint's files are of no more use, and each is as
+         * large as the VE's RAM. Loaded: its state runs here. Not loaded: the source resumes its
+         * paused copy, or, still saving, fails on the missing partial file and runs on (this side
+         * declares the attempt failed either way); a later attempt writes files of its own.
+         */
+        private void deleteCheckpoint(Path file, boolean loaded) {
+            List<Path> files = loaded ? List.of(file, Checkpoint.metaFile(file))
+                    : List.of(file, Checkpoint.metaFile(file), Checkpoint.partialFile(file));
+            for (Path p : files) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException x) {
+                    log.warn("event=checkpoint-not-deleted workload=" + name() + " file=" + KvLog.q(p.toString()) + " reason="
+                            + KvLog.q(String.valueOf(x.getMessage())));
+                }
+            }
+        }
+
         private void receive(Op op) throws InterruptedException {
             int id = driver.workload().id();
             Move m = op.move();
@@ -406,6 +428,9 @@ public final class WorkloadRunner {
                 r = new MigrationResult(false, Optional.of(f.getMessage()), Duration.ofNanos(System.nanoTime() - t0), -1, 0, false);
             } finally {
                 progress = null;
+            }
+            if (m.file().isPresent()) {
+                deleteCheckpoint(m.file().get(), r.completed());
             }
             if (r.completed()) {
                 state = State.RUNNING;
