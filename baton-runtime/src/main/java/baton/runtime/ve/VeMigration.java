@@ -54,8 +54,9 @@ import java.util.regex.Pattern;
  *
  * <p><b>Checkpoint</b>: {@link #saveCheckpoint} pauses the VE and has QEMU send its state to a
  * unix socket that Baton reads into the file, counting its size and CRC-32C;
- * {@link #loadCheckpoint} checks the file against its metadata ({@link Checkpoint}) and streams
- * it to a QEMU started with {@link QemuVm#startIncoming}, then resumes the guest. Baton rather
+ * {@link #loadCheckpoint} streams the file to a QEMU started with {@link QemuVm#startIncoming}
+ * while it is still being written, checked against its metadata ({@link Checkpoint},
+ * {@link CheckpointFollower}), then resumes the guest. Baton rather
  * than {@code exec:cat > FILE} writes the file because then a full disk, a missing folder or a
  * short read is an exception with its reason, not a broken pipe in QEMU; and because the
  * checksum is of the very bytes QEMU sent and loads. (QEMU 7.2 has no {@code file:} URI, and

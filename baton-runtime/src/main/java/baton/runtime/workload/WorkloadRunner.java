@@ -395,14 +395,13 @@ public final class WorkloadRunner {
 
         /**
          * Target, when its attempt ended: the checkpoint's files are of no more use, and each is as
-         * large as the VE's RAM. Loaded: its state runs here. Not loaded: the source resumes its
-         * paused copy, or, still saving, fails on the missing partial file and runs on (this side
-         * declares the attempt failed either way); a later attempt writes files of its own.
+         * large as the VE's RAM. Loaded: its state runs here (the partial file was renamed). Not
+         * loaded: the source resumes its paused copy, or, still saving, fails on the missing
+         * partial file and runs on (this side declares the attempt failed either way); a later
+         * attempt writes files of its own.
          */
-        private void deleteCheckpoint(Path file, boolean loaded) {
-            List<Path> files = loaded ? List.of(file, Checkpoint.metaFile(file))
-                    : List.of(file, Checkpoint.metaFile(file), Checkpoint.partialFile(file));
-            for (Path p : files) {
+        private void deleteCheckpoint(Path file) {
+            for (Path p : List.of(file, Checkpoint.metaFile(file), Checkpoint.partialFile(file))) {
                 try {
                     Files.deleteIfExists(p);
                 } catch (IOException x) {
@@ -430,7 +429,7 @@ public final class WorkloadRunner {
                 progress = null;
             }
             if (m.file().isPresent()) {
-                deleteCheckpoint(m.file().get(), r.completed());
+                deleteCheckpoint(m.file().get());
             }
             if (r.completed()) {
                 state = State.RUNNING;
