@@ -293,7 +293,7 @@ final class MigrationBench {
     static VeSpec spec(Path guest, String ip, int mib, int dirty) {
         String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=" + FILE_MIB + " baton.dirty_mib=" + dirty
                 + " baton.name=bench";
-        return new VeSpec("bench", mib, 1, new VeSpec.Boot.Kernel(guest.resolve("vmlinuz"), Optional.of(guest.resolve("initramfs.cpio.gz")),
+        return new VeSpec("bench", mib, 1, new VeSpec.Boot.Kernel(guest.resolve("vmlinux"), Optional.of(guest.resolve("initramfs.cpio.gz")),
                 cmdline), List.of(new VeSpec.Nic(MAC, "br0")), VeSpec.Accel.TCG);
     }
 

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The tiny test and demo guest of {@code scripts/build-guest} (a Debian kernel and a busybox
+ * The tiny test and demo guest of {@code scripts/build-guest} (a tiny kernel compiled from Debian's Linux source and a busybox
  * initramfs that serves its name, its uptime and a file over HTTP), and the {@code ves:} entry
  * that runs it as a VE. Shared by the demo and the benchmarks.
  */
@@ -22,7 +22,7 @@ public final class TestGuest {
     /** Builds the guest unless it is up to date (the script decides); returns its folder. Throws with the script's reason. */
     public static Path build() {
         Path script = repoScript("build-guest");
-        ExecResult built = Cmd.run(Duration.ofMinutes(10), script.toString(), dir().toString());
+        ExecResult built = Cmd.run(Duration.ofMinutes(40), script.toString(), dir().toString());
         if (!built.ok()) {
             throw new IllegalStateException("scripts/build-guest failed: " + built.describe());
         }
@@ -63,7 +63,7 @@ public final class TestGuest {
         }
         String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=" + fileMib + " baton.name=" + name
                 + (dirtyMib > 0 ? " baton.dirty_mib=" + dirtyMib : "");
-        return "  - id: " + id + "\n    name: " + name + "\n    memoryMib: " + memoryMib + "\n    kernel: " + guest.resolve("vmlinuz")
+        return "  - id: " + id + "\n    name: " + name + "\n    memoryMib: " + memoryMib + "\n    kernel: " + guest.resolve("vmlinux")
                 + "\n    initrd: " + guest.resolve("initramfs.cpio.gz") + "\n    cmdline: \"" + cmdline + "\"\n    nics: [{mac: \""
                 + mac + "\", bridge: " + bridge + "}]\n    accel: tcg\n" + extraKeys;
     }

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * reachable after its node's cable is cut, which no real cluster does.
  */
 class QemuVmIT {
-    static final Duration BUILD_LIMIT = Duration.ofMinutes(10);
+    static final Duration BUILD_LIMIT = Duration.ofMinutes(40);
     static final Duration BOOT_LIMIT = Duration.ofSeconds(60);
     static final int VE_HOST_NUMBER = 100;
     static final int FILE_MIB = 64;
@@ -94,7 +94,7 @@ class QemuVmIT {
             String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.gw=" + n1.address().getHostAddress()
                     + " baton.file_mib=" + FILE_MIB + " baton.name=ve1";
             VeSpec spec = new VeSpec("ve1", 256, 1,
-                    new VeSpec.Boot.Kernel(guestDir.resolve("vmlinuz"), Optional.of(guestDir.resolve("initramfs.cpio.gz")), cmdline),
+                    new VeSpec.Boot.Kernel(guestDir.resolve("vmlinux"), Optional.of(guestDir.resolve("initramfs.cpio.gz")), cmdline),
                     List.of(new VeSpec.Nic("52:54:00:b7:00:01", "br0")), VeSpec.Accel.TCG);
 
             long t0 = System.nanoTime();
@@ -159,7 +159,7 @@ class QemuVmIT {
         try (Lab lab = Lab.create(1, false)) {
             Host n1 = lab.node(1);
             CommandPrefix onN1 = CommandPrefix.netns(n1.netns());
-            VeSpec.Boot boot = new VeSpec.Boot.Kernel(guestDir.resolve("vmlinuz"), Optional.of(guestDir.resolve("initramfs.cpio.gz")), "");
+            VeSpec.Boot boot = new VeSpec.Boot.Kernel(guestDir.resolve("vmlinux"), Optional.of(guestDir.resolve("initramfs.cpio.gz")), "");
 
             VeSpec noBridge = new VeSpec("ve2", 128, 1, boot, List.of(new VeSpec.Nic("52:54:00:b7:00:02", "br9")), VeSpec.Accel.TCG);
             assertThatThrownBy(() -> QemuVm.start(noBridge, runDir, onN1, Duration.ofSeconds(20)))

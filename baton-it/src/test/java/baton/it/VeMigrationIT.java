@@ -81,7 +81,7 @@ class VeMigrationIT {
             QemuVmIT.bridgeUplink(b, "br0");
             String cmdline = "console=ttyS0 panic=1 quiet baton.ip=" + ip + "/24 baton.file_mib=" + FILE_MIB + " baton.name=ve1";
             spec = new VeSpec("ve1", MEMORY_MIB, 1,
-                    new VeSpec.Boot.Kernel(guestDir.resolve("vmlinuz"), Optional.of(guestDir.resolve("initramfs.cpio.gz")), cmdline),
+                    new VeSpec.Boot.Kernel(guestDir.resolve("vmlinux"), Optional.of(guestDir.resolve("initramfs.cpio.gz")), cmdline),
                     List.of(new VeSpec.Nic(MAC, "br0")), VeSpec.Accel.TCG);
         }
 

@@ -72,14 +72,14 @@ final class WorkloadsBinding {
     static final long MAX_TIMEOUT_SECONDS = Timing.MAX_MILLIS / 1000;
 
     // Examples for fixes, in flow style so that each fits on the one line of a problem.
-    static final String VE_EXAMPLE = "- {id: 1, name: web, kernel: /var/cache/baton/guest/vmlinuz}";
+    static final String VE_EXAMPLE = "- {id: 1, name: web, kernel: /var/cache/baton/guest/vmlinux}";
     static final String SERVICE_EXAMPLE = "- {id: 10, name: db, resources: [{name: vip, ocf: heartbeat:IPaddr2,"
             + " params: {ip: 198.18.0.50}}]}";
     static final String RESOURCE_EXAMPLE = "- {name: vip, ocf: heartbeat:IPaddr2, params: {ip: 198.18.0.50}}";
     static final String EXEC_EXAMPLE =
             "exec: {start: [/usr/bin/app, start], stop: [/usr/bin/app, stop], status: [/usr/bin/app, status]}";
     static final String NIC_EXAMPLE = "{mac: \"52:54:00:12:34:56\", bridge: br0}";
-    static final String KERNEL_EXAMPLE = "kernel: /var/cache/baton/guest/vmlinuz";
+    static final String KERNEL_EXAMPLE = "kernel: /var/cache/baton/guest/vmlinux";
     static final String IMAGE_EXAMPLE = "image: /srv/ve/web.qcow2";
 
     /** ExecResource's and OcfResource's rule for names (their patterns are private to them). */

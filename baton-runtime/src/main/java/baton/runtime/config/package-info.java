@@ -33,7 +33,7 @@
  *     name: web                # required; 1..63 of [a-z0-9-], starting with a letter; unique
  *     memoryMib: 128           # optional; 32..1048576
  *     vcpus: 1                 # optional; 1..64
- *     kernel: /var/cache/baton/guest/vmlinuz   # exactly one of kernel and image
+ *     kernel: /var/cache/baton/guest/vmlinux   # exactly one of kernel and image
  *     initrd: guest/initramfs.cpio.gz          # optional, with kernel
  *     cmdline: "console=ttyS0" # optional, with kernel; printable ASCII, at most 2047
  *     image: /srv/ve/web.qcow2 # exactly one of kernel and image
@@ -65,7 +65,7 @@
  *         environment: {PORT: "8080"}   # optional, exec only
  *         stopTimeoutSeconds: 30   # optional, as are the other timing keys; defaults Timing.EXEC_DEFAULTS
  *       - name: vm1            # ... or ve (the VE keys except id, name, placement and timing;
- *         ve: {kernel: /var/cache/baton/guest/vmlinuz}  # its VE name is the resource's name)
+ *         ve: {kernel: /var/cache/baton/guest/vmlinux}  # its VE name is the resource's name)
  * </pre>
  *
  * <p>Loading is strict: unknown keys, duplicate keys, values of the wrong type (a quoted

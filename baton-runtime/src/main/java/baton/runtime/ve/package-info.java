@@ -16,7 +16,8 @@
  *       a load; a failure leaves the source running.
  * </ul>
  *
- * <p>The test and demo guest comes from {@code scripts/build-guest}: a Debian cloud kernel and a
+ * <p>The test and demo guest comes from {@code scripts/build-guest}: a tiny kernel compiled from
+ * Debian's Linux source (PVH entry, booted as an uncompressed ELF) and a
  * busybox initramfs that configures eth0 from {@code baton.ip=}, serves a random file and its
  * uptime over HTTP and prints {@code baton-guest: ready} on the console.
  */

@@ -38,7 +38,7 @@ class WorkloadConfigTest {
                 name: web
                 memoryMib: 256
                 vcpus: 2
-                kernel: /var/cache/baton/guest/vmlinuz
+                kernel: /var/cache/baton/guest/vmlinux
                 initrd: guest/initramfs.cpio.gz
                 cmdline: "console=ttyS0 baton.ip=198.18.0.100/24"
                 nics: [{mac: "52:54:00:00:00:01", bridge: br0}]
@@ -70,12 +70,12 @@ class WorkloadConfigTest {
                     environment: {PORT: 8080}
                     stopTimeoutSeconds: 60
                   - name: vm1
-                    ve: {memoryMib: 64, kernel: /var/cache/baton/guest/vmlinuz, nics: [{mac: "52:54:00:00:00:02", bridge: br1}], accel: kvm}
+                    ve: {memoryMib: 64, kernel: /var/cache/baton/guest/vmlinux, nics: [{mac: "52:54:00:00:00:02", bridge: br1}], accel: kvm}
                   - name: legacy
                     ocf: ocf:pacemaker:Dummy
             """;
 
-    static final Path KERNEL = Path.of("/var/cache/baton/guest/vmlinuz");
+    static final Path KERNEL = Path.of("/var/cache/baton/guest/vmlinux");
 
     /** VALID with one line replaced (1-based), or removed when {@code text} is null. */
     static String validWithLine(int line, String text) {
@@ -288,7 +288,7 @@ class WorkloadConfigTest {
         void neitherKernelNorImage() {
             String yaml = validWithLine(28, "    vcpus: 2").replace("    format: raw\n", "");
             assertProblem(onlyProblemIn(yaml), 26, "ves[1]", "neither kernel nor image is given",
-                    "add 'kernel: /var/cache/baton/guest/vmlinuz' to boot a kernel directly, or 'image:");
+                    "add 'kernel: /var/cache/baton/guest/vmlinux' to boot a kernel directly, or 'image:");
         }
 
         @Test

@@ -37,7 +37,7 @@ class WorkloadCheckTest {
         FakeAgents.requireResourceAgents();
         bin = dir.resolve("bin");
         FakeAgents.script(bin.resolve(QemuCommand.QEMU), dir, "exit 0\n");
-        kernel = Files.writeString(dir.resolve("vmlinuz"), "kernel");
+        kernel = Files.writeString(dir.resolve("vmlinux"), "kernel");
         check = new WorkloadCheck(new OcfDriver(), List.of(bin), dir.resolve("no-kvm"), DEADLINE);
     }
 

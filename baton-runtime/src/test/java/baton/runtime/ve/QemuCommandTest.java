@@ -9,7 +9,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class QemuCommandTest {
-    static final VeSpec.Boot GUEST = new VeSpec.Boot.Kernel(Path.of("/var/cache/baton/guest/vmlinuz"),
+    static final VeSpec.Boot GUEST = new VeSpec.Boot.Kernel(Path.of("/var/cache/baton/guest/vmlinux"),
             Optional.of(Path.of("/var/cache/baton/guest/initramfs.cpio.gz")), "console=ttyS0 baton.ip=198.18.5.10/24");
 
     static VeSpec spec(String name, VeSpec.Boot boot, List<VeSpec.Nic> nics) {
@@ -37,7 +37,7 @@ class QemuCommandTest {
                 "-qmp", "unix:/run/baton/ve/web/qmp.sock,server=on,wait=off",
                 "-pidfile", "/run/baton/ve/web/qemu.pid",
                 "-msg", "timestamp=on",
-                "-kernel", "/var/cache/baton/guest/vmlinuz",
+                "-kernel", "/var/cache/baton/guest/vmlinux",
                 "-initrd", "/var/cache/baton/guest/initramfs.cpio.gz",
                 "-append", "console=ttyS0 baton.ip=198.18.5.10/24",
                 "-netdev", "tap,id=net0,ifname=web-0,script=no,downscript=no",
