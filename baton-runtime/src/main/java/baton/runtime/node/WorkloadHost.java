@@ -6,6 +6,7 @@ import baton.core.workload.NodeSettings;
 import baton.core.workload.OperatorAnswer;
 import baton.core.workload.OwnerTable;
 import baton.core.workload.Placement;
+import baton.core.workload.RecoveryWatch;
 import baton.core.workload.WorkloadAgent;
 import baton.core.workload.WorkloadRecord;
 import baton.runtime.config.ClusterConfig;
@@ -92,6 +93,9 @@ final class WorkloadHost implements AutoCloseable {
     private Runnable whenLeft;
     private long coordinatorSinceNanos;
     private long coordinatorGeneration;
+    /** How long after an owner is seen down the table is read at every tick ({@link RecoveryWatch}), in disk timeouts. */
+    static final int RECOVERY_WINDOW_DISK_TIMEOUTS = 8;
+    private final RecoveryWatch recoveryWatch;
     /** {@link #settling}: the join timeout plus the network timeout. */
     private final long settleNanos;
     /** Switched-over nodes this coordinator saw with work left to move: {@code event=switchover-done} once each has none. */
@@ -110,6 +114,7 @@ final class WorkloadHost implements AutoCloseable {
                 .collect(java.util.stream.Collectors.toUnmodifiableSet());
         this.readEveryNanos = config.timeouts().diskIntervalMillis() * 1_000_000L;
         this.settleNanos = config.timeouts().joinTimeoutNanos() + config.timeouts().networkTimeoutNanos();
+        this.recoveryWatch = new RecoveryWatch(node.id(), RECOVERY_WINDOW_DISK_TIMEOUTS * config.timeouts().diskTimeoutNanos());
         this.runner = new WorkloadRunner(config.workloads(), node.name(), veRunDir, new Answers(), log);
         newIncarnation(incarnation);
     }
@@ -168,7 +173,10 @@ final class WorkloadHost implements AutoCloseable {
             return;
         }
         apply(agent.tick(now));
-        if (!reading && now - lastReadNanos >= readEveryNanos) {
+        // While a recovery is coming, every tick: the coordinator writes it within a tick of the
+        // fence, the new owner starts within a tick of the write.
+        boolean soon = !table.isEmpty() && recoveryWatch.pending(now, table.values(), cluster.nodes(settings));
+        if (!reading && now - lastReadNanos >= (soon ? 0 : readEveryNanos)) {
             reading = true;
             lastReadNanos = now;
             boolean coordinator = cluster.coordinator(now);
