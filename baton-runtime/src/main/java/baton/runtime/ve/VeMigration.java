@@ -803,7 +803,9 @@ public final class VeMigration {
                         + Run.notes(notes));
             }
             long limit = Checkpoint.maxSizeBytes(vm.spec().memoryMib());
-            Thread.ofVirtual().name("checkpoint-receiver " + file).start(() -> receive(out, limit));
+            // Copy and CRC on a platform thread: on a virtual thread they could hold one of the few
+            // carriers that QMP's readers and the daemon's I/O completions also need.
+            Thread.ofPlatform().daemon(true).name("checkpoint-receiver " + file).start(() -> receive(out, limit));
             try {
                 setCapabilities(vm.qmp(), false, false);
                 setParameters(vm.qmp(), s);
@@ -1023,7 +1025,8 @@ public final class VeMigration {
             } catch (IOException e) {
                 return failed("cannot connect to the target's socket " + socket + ": " + Checkpoint.reason(e));
             }
-            Thread.ofVirtual().name("checkpoint-sender " + file).start(this::send);
+            // A platform thread, as the receiver's.
+            Thread.ofPlatform().daemon(true).name("checkpoint-sender " + file).start(this::send);
             long lastSent = 0;
             long lastNanos = System.nanoTime();
             boolean resumed = false;
