@@ -284,7 +284,7 @@ class SwitchoverFailureIT {
             Thread.sleep(10_000);
             for (VeFailoverIT.Ve ve : s.ves()) {
                 for (int node = 1; node <= 3; node++) {
-                    Path console = s.c().runDir().resolve("lab").resolve("node-" + node).resolve("ve").resolve(ve.name()).resolve("console.log");
+                    Path console = s.console(node, ve.name());
                     if (Files.exists(console)) {
                         assertThat(Files.readString(console)).as("%s on node-%d: its memory after the move", ve.name(), node)
                                 .doesNotContain("baton-guest: dirty data CORRUPT");

@@ -66,7 +66,7 @@ class SwitchoverIT {
 
     /** How often web's guest booted on node {@code node} (its console log there, all runs). */
     static long boots(VeFailoverIT.Setup s, int node) throws java.io.IOException {
-        Path console = s.c().runDir().resolve("lab").resolve("node-" + node).resolve("ve").resolve("web").resolve("console.log");
+        Path console = s.console(node, "web");
         return Files.exists(console) ? Files.readString(console).lines().filter(l -> l.contains("baton-guest: booting kernel")).count() : 0;
     }
 
