@@ -279,18 +279,20 @@ final class WorkloadHost implements AutoCloseable {
 
     /**
      * A new coordinator places nothing for a short while when some configured node has never been
-     * seen (a cluster that is just starting: its nodes join within moments of each other), so that
-     * the first placement follows the preferences instead of whichever node joined first. Only
-     * workloads without an owner wait; nothing needs moving in a running cluster.
+     * seen or is still joining (heard on the network, its slot not yet seen fresh: placement sees it
+     * suspect). In a cluster that is just starting its nodes join within moments of each other, and
+     * the first placement should follow the preferences instead of whichever node joined first.
+     * Only workloads without an owner wait; nothing needs moving in a running cluster.
      */
     private boolean settling(long now, OwnerTable.Context ctx) {
         if (coordinatorSinceNanos == 0 || coordinatorGeneration != cluster.leaseGeneration()) {
             coordinatorSinceNanos = now;
             coordinatorGeneration = cluster.leaseGeneration();
         }
-        boolean someAbsent = ctx.nodes().stream().anyMatch(n -> n.verdict() == baton.core.membership.Verdict.ABSENT);
+        boolean someComing = ctx.nodes().stream().anyMatch(n -> n.verdict() == baton.core.membership.Verdict.ABSENT
+                || n.verdict() == baton.core.membership.Verdict.SUSPECT);
         boolean allOwned = config.workloads().stream().allMatch(w -> table.containsKey(w.id()) && table.get(w.id()).ownerId() != 0);
-        return someAbsent && !allOwned && now - coordinatorSinceNanos < settleNanos;
+        return someComing && !allOwned && now - coordinatorSinceNanos < settleNanos;
     }
 
     private OwnerTable.Context context(long now) {
