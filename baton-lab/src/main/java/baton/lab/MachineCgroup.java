@@ -341,6 +341,11 @@ public final class MachineCgroup {
         } catch (NoSuchFileException e) {
             return List.of();
         } catch (IOException e) {
+            // A cgroup removed while its list is read (the machine script's own cut, racing this)
+            // answers ENODEV: it has no tasks any more.
+            if (!Files.isDirectory(dir) || "No such device".equals(e.getMessage())) {
+                return List.of();
+            }
             throw new UncheckedIOException("cannot read " + dir.resolve("cgroup.procs"), e);
         }
     }
